@@ -1,0 +1,111 @@
+"""Behaviour shared by recfactor estimators of one data family."""
+
+import numbers
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from .utils import check_interactions
+
+__all__ = ["UserRecommenderMixin"]
+
+
+class UserRecommenderMixin:
+    """``predict``, ``recommend`` and ``score`` for models whose samples are users.
+
+    A subclass implements ``_factors(X)``, returning ``(user_factors, item_factors)`` for the
+    validated CSR rows ``X`` such that ``user_factors @ item_factors.T`` are the scores of every
+    item for those users. Top-k selection then runs block by block, so the dense
+    users x items score matrix is never formed.
+    """
+
+    def _validated_rows(self, X):
+        check_is_fitted(self)
+        return check_interactions(X, estimator=self, reset=False, allow_empty=True)
+
+    def predict(self, X):
+        """Score every item for every user of ``X``.
+
+        Dense, of shape (n_users, n_items): use :meth:`recommend` on large catalogues.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_users, n_items)
+            The users' interactions.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_users, n_items)
+        """
+        user_factors, item_factors = self._factors(self._validated_rows(X))
+        return np.asarray(user_factors @ item_factors.T)
+
+    def recommend(self, X, k=10, exclude_seen=True):
+        """Top-k items for each user of ``X``, best first.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_users, n_items)
+            The users' interactions; users unseen in ``fit`` are folded in.
+        k : int, default=10
+            Number of items per user.
+        exclude_seen : bool, default=True
+            Never recommend an item the user has interacted with in ``X``.
+
+        Returns
+        -------
+        items : ndarray of shape (n_users, k) of int64
+            Item ids; -1 pads rows with fewer than ``k`` items left to recommend.
+        """
+        from .metrics import top_k
+
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}.")
+        X = self._validated_rows(X)
+        user_factors, item_factors = self._factors(X)
+        return top_k(
+            user_factors, k, item_factors=item_factors, exclude=X if exclude_seen else None
+        )
+
+    def score(self, X, y=None):
+        """NDCG@10 under the fold-in protocol.
+
+        Each user's row is split by :func:`recfactor.model_selection.fold_in_split` with
+        ``holdout=0.2`` and ``random_state=0`` (so every model is scored on the same split):
+        the model recommends 10 unseen items from the visible part, judged against the
+        hidden part with binary relevance (an interaction is relevant whatever its weight,
+        so transformed weights in a Pipeline do not change the target). Users with nothing
+        hidden (a single interaction) are left out.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_users, n_items)
+            Test users' interactions.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Mean NDCG@10, higher is better.
+        """
+        from .metrics import ndcg_at_k
+        from .model_selection import fold_in_split
+
+        X = self._validated_rows(X)
+        visible, hidden = fold_in_split(X, holdout=0.2, random_state=0)
+        users = np.flatnonzero(np.diff(hidden.indptr))
+        if users.size == 0:
+            raise ValueError(
+                "score needs users with at least two interactions, so that one can be hidden."
+            )
+        recommended = self.recommend(visible[users], k=10)
+        relevant = hidden[users]
+        relevant.data = np.ones_like(relevant.data)
+        return ndcg_at_k(relevant, recommended, k=10)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.positive_only = True
+        return tags

@@ -1,0 +1,42 @@
+"""scikit-learn's estimator checks over every public recfactor estimator."""
+
+import inspect
+from pathlib import Path
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from recfactor.utils import all_estimators
+
+TESTS = Path(__file__).parent
+
+# Hyper-parameters that keep a check fast (fewer epochs, smaller ranks); defaults otherwise.
+TEST_PARAMS = {"PureSVD": {"rank": 1}}
+
+# Checks an estimator cannot pass, each with the reason, keyed by class name.
+EXPECTED_FAILED_CHECKS = {}
+
+
+def _instances():
+    return [cls(**TEST_PARAMS.get(name, {})) for name, cls in all_estimators()]
+
+
+@parametrize_with_checks(
+    _instances(),
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("name, cls", all_estimators())
+def test_estimator_has_its_own_test_module(name, cls):
+    # recfactor/feature_selection/_maxvol.py is tested in tests/feature_selection/test_maxvol.py
+    parts = cls.__module__.split(".")[1:]
+    expected = TESTS.joinpath(*parts[:-1], f"test_{parts[-1].lstrip('_')}.py")
+    assert expected.is_file(), f"{name} ({inspect.getfile(cls)}) has no test module {expected}"
+
+
+@pytest.mark.parametrize("name", sorted(set(TEST_PARAMS) | set(EXPECTED_FAILED_CHECKS)))
+def test_common_test_tables_name_real_estimators(name):
+    assert name in dict(all_estimators()), f"{name} is listed here but is not an estimator"

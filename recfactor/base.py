@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .metrics import make_ranking_scorer, top_k
 from .utils import check_interactions
 
 __all__ = ["UserRecommenderMixin"]
@@ -57,8 +58,6 @@ class UserRecommenderMixin:
         items : ndarray of shape (n_users, k) of int64
             Item ids; -1 pads rows with fewer than ``k`` items left to recommend.
         """
-        from .metrics import top_k
-
         if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}.")
         X = self._validated_rows(X)
@@ -73,9 +72,10 @@ class UserRecommenderMixin:
         Each user's row is split by :func:`recfactor.model_selection.fold_in_split` with
         ``holdout=0.2`` and ``random_state=0`` (so every model is scored on the same split):
         the model recommends 10 unseen items from the visible part, judged against the
-        hidden part with binary relevance (an interaction is relevant whatever its weight,
-        so transformed weights in a Pipeline do not change the target). Users with nothing
-        hidden (a single interaction) are left out.
+        hidden part with binary relevance (an interaction is relevant whatever its weight).
+        Users with nothing hidden (a single interaction) are left out. This is
+        ``make_ranking_scorer("ndcg", 10, protocol="fold-in")``; other metrics and list
+        lengths are a ``scoring=`` away in ``GridSearchCV``.
 
         Parameters
         ----------
@@ -89,20 +89,7 @@ class UserRecommenderMixin:
         score : float
             Mean NDCG@10, higher is better.
         """
-        from .metrics import ndcg_at_k
-        from .model_selection import fold_in_split
-
-        X = self._validated_rows(X)
-        visible, hidden = fold_in_split(X, holdout=0.2, random_state=0)
-        users = np.flatnonzero(np.diff(hidden.indptr))
-        if users.size == 0:
-            raise ValueError(
-                "score needs users with at least two interactions, so that one can be hidden."
-            )
-        recommended = self.recommend(visible[users], k=10)
-        relevant = hidden[users]
-        relevant.data = np.ones_like(relevant.data)
-        return ndcg_at_k(relevant, recommended, k=10)
+        return make_ranking_scorer("ndcg", 10, protocol="fold-in")(self, self._validated_rows(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -60,7 +60,7 @@ def test_bad_input_and_unfitted(X):
         model.recommend(np.ones((1, 4)))
     with pytest.raises(ValueError, match="k must be a positive integer"):
         model.recommend(X, k=0)
-    with pytest.raises(ValueError, match="negative weight"):
+    with pytest.raises(ValueError, match="Negative values in data"):
         model.fit(-X)
 
 

@@ -102,8 +102,8 @@ def check_interactions(
         position = int(np.argmin(validated.data))
         row, col = _locate_csr(validated, position)
         raise ValueError(
-            f"{name} has a negative weight {validated.data[position]:g} at row {row}, column "
-            f"{col}; interaction weights must be non-negative."
+            f"Negative values in data passed to {name}: {validated.data[position]:g} at row "
+            f"{row}, column {col}; interaction weights must be non-negative."
         )
     if not allow_empty and validated.nnz == 0:
         raise ValueError(

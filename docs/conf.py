@@ -1,0 +1,39 @@
+"""Sphinx configuration of the recfactor documentation."""
+
+import recfactor
+
+project = "recfactor"
+author = "recfactor developers"
+release = recfactor.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+autosummary_generate = True
+autodoc_default_options = {"inherited-members": False}
+numpydoc_show_class_members = False
+templates_path = []
+exclude_patterns = ["_build", "generated/*.examples"]
+html_theme = "pydata_sphinx_theme"
+
+intersphinx_mapping = {
+    "python": ("https://docs.python.org/3", None),
+    "numpy": ("https://numpy.org/doc/stable", None),
+    "scipy": ("https://docs.scipy.org/doc/scipy", None),
+    "sklearn": ("https://scikit-learn.org/stable", None),
+}
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "doc_module": ("recfactor",),
+    "backreferences_dir": "generated",
+    "reference_url": {"recfactor": None},
+}

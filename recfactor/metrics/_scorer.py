@@ -1,0 +1,161 @@
+"""Scorers for ``GridSearchCV(scoring=...)``: one evaluation protocol per data family."""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.pipeline import Pipeline
+
+from ..model_selection import fold_in_split
+from ..utils import check_interactions, check_sequences
+from ._ranking import (
+    hit_rate_at_k,
+    map_at_k,
+    mrr_at_k,
+    ndcg_at_k,
+    precision_at_k,
+    recall_at_k,
+)
+from ._top_k import top_k
+
+__all__ = ["make_ranking_scorer"]
+
+METRICS = {
+    "ndcg": ndcg_at_k,
+    "hit_rate": hit_rate_at_k,
+    "recall": recall_at_k,
+    "precision": precision_at_k,
+    "map": map_at_k,
+    "mrr": mrr_at_k,
+}
+PROTOCOLS = ("fold-in", "cold-start", "next-item")
+
+
+def make_ranking_scorer(metric="ndcg", k=10, *, protocol="fold-in", holdout=0.2,
+                        random_state=0):
+    """Make a scorer that ranks items and judges the list, for ``GridSearchCV``.
+
+    Parameters
+    ----------
+    metric : {"ndcg", "hit_rate", "recall", "precision", "map", "mrr"}, default="ndcg"
+        Ranking metric at ``k`` from :mod:`recfactor.metrics`. Relevance is binary.
+    k : int, default=10
+        Length of the recommended lists.
+    protocol : {"fold-in", "cold-start", "next-item"}, default="fold-in"
+        How a test fold becomes a ranking task, one per data family:
+
+        - ``"fold-in"`` (samples are users, ``X`` user x item): each test user's row is
+          split by :func:`recfactor.model_selection.fold_in_split` (``holdout``,
+          ``random_state``); the model's ``recommend`` sees the visible part and is judged
+          against the hidden part. Users with nothing hidden are left out.
+        - ``"cold-start"`` (samples are items, ``X`` item features, ``y`` item x user): the
+          test items are cold; ``predict(X)`` scores every user for each of them (shape
+          (n_items, n_users)), and each user's top-k among the test items is judged against
+          ``y``. Users with no test interaction are left out.
+        - ``"next-item"`` (samples are histories): the last item of each test history is
+          hidden; ``recommend`` sees the rest. Histories of one item are left out.
+
+    holdout : float in (0, 1), default=0.2
+        Share of each row hidden by ``"fold-in"``.
+    random_state : int, default=0
+        Seed of ``"fold-in"``: the same seed gives every model the same task.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y=None)`` returns the metric, higher is better. With a
+        :class:`~sklearn.pipeline.Pipeline`, ``recommend`` is called on its last step with
+        the output of the steps before it; the hidden targets come from the untransformed
+        ``X``.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import GridSearchCV, KFold
+    >>> from recfactor.datasets import make_interactions
+    >>> from recfactor.decomposition import PureSVD
+    >>> from recfactor.metrics import make_ranking_scorer
+    >>> X = make_interactions(n_users=150, n_items=60, random_state=0)
+    >>> search = GridSearchCV(PureSVD(random_state=0), {"rank": [2, 5]}, cv=KFold(3),
+    ...                       scoring=make_ranking_scorer("recall", k=20)).fit(X)
+    >>> search.best_params_
+    {'rank': 5}
+    """
+    if metric not in METRICS:
+        raise ValueError(f"Unknown metric {metric!r}; choose one of {sorted(METRICS)}.")
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"Unknown protocol {protocol!r}; choose one of {list(PROTOCOLS)}.")
+    if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}.")
+    return _RankingScorer(metric, k, protocol, holdout, random_state)
+
+
+class _RankingScorer:
+    def __init__(self, metric, k, protocol, holdout, random_state):
+        self.metric = metric
+        self.k = k
+        self.protocol = protocol
+        self.holdout = holdout
+        self.random_state = random_state
+
+    def __repr__(self):
+        return (
+            f"make_ranking_scorer({self.metric!r}, k={self.k}, protocol={self.protocol!r}, "
+            f"holdout={self.holdout}, random_state={self.random_state})"
+        )
+
+    def __call__(self, estimator, X, y=None):
+        relevant, recommended = getattr(self, "_" + self.protocol.replace("-", "_"))(
+            estimator, X, y
+        )
+        return METRICS[self.metric](relevant, recommended, self.k)
+
+    def _fold_in(self, estimator, X, y):
+        visible, hidden = fold_in_split(X, holdout=self.holdout, random_state=self.random_state)
+        users = np.flatnonzero(np.diff(hidden.indptr))
+        if users.size == 0:
+            raise ValueError(
+                "fold-in scoring needs users with at least two interactions, so that one can "
+                "be hidden."
+            )
+        return _binary(hidden[users]), _recommend(estimator, visible[users], self.k)
+
+    def _cold_start(self, estimator, X, y):
+        if y is None:
+            raise ValueError("cold-start scoring needs y, the item x user interactions.")
+        relevant = _binary(check_interactions(y, name="y")).T.tocsr()
+        scores = np.asarray(estimator.predict(X))
+        if scores.shape != relevant.shape[::-1]:
+            raise ValueError(
+                f"predict returned scores of shape {scores.shape}; cold-start scoring expects "
+                f"(n_items, n_users) = {relevant.shape[::-1]}."
+            )
+        users = np.flatnonzero(np.diff(relevant.indptr))
+        return relevant[users], top_k(np.ascontiguousarray(scores.T[users]), self.k)
+
+    def _next_item(self, estimator, X, y):
+        histories = [s for s in check_sequences(X) if s.size > 1]
+        if not histories:
+            raise ValueError("next-item scoring needs histories of at least two items.")
+        recommended = _recommend(estimator, [s[:-1] for s in histories], self.k)
+        targets = np.array([s[-1] for s in histories])
+        n_items = max(targets.max(), recommended.max()) + 1
+        relevant = sp.csr_matrix(
+            (np.ones(len(histories)), (np.arange(len(histories)), targets)),
+            shape=(len(histories), n_items),
+        )
+        return relevant, recommended
+
+
+def _recommend(estimator, X, k):
+    """``recommend``, through the steps of a Pipeline, which has no such method."""
+    if isinstance(estimator, Pipeline):
+        if len(estimator) > 1:
+            X = estimator[:-1].transform(X)
+        estimator = estimator[-1]
+    return estimator.recommend(X, k=k)
+
+
+def _binary(X):
+    X = X.copy()
+    X.data = np.ones_like(X.data)
+    return X

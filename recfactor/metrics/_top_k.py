@@ -1,0 +1,153 @@
+"""Top-k item selection from dense scores or from factors, block by block."""
+
+import numpy as np
+from sklearn.utils.validation import check_array
+from threadpoolctl import threadpool_limits
+
+from ..utils._numba import numba_threads
+from ._top_k_kernels import _top_k_rows
+from ._validation import _check_k, _check_mask
+
+__all__ = ["top_k"]
+
+_FLOATS = (np.float64, np.float32)
+
+
+def top_k(
+    scores,
+    k,
+    *,
+    item_factors=None,
+    exclude=None,
+    block_size=1024,
+    n_jobs=None,
+    return_scores=False,
+):
+    """Ids of the ``k`` best-scored items of each row, best first.
+
+    Either ``scores`` holds the score of every item for every row, or it holds user factors
+    and ``item_factors`` is given: the scores are then ``scores @ item_factors.T``, computed
+    ``block_size`` rows at a time, so memory stays O(block_size x n_items) however many rows
+    there are. Each row is selected with a size-k heap (O(n_items log k), no full sort), in
+    parallel over the rows of a block.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_rows, n_items) or (n_rows, n_factors)
+        Item scores, or user factors when ``item_factors`` is given. Infinite scores are
+        ordinary scores (an item scored ``-inf`` is still returned, last); use ``exclude`` to
+        rule items out.
+    k : int
+        Number of items per row, at least 1. ``k`` may exceed the number of items: the
+        missing places are padded.
+    item_factors : array-like of shape (n_items, n_factors), default=None
+        Item factors; when given, ``scores`` are user factors.
+    exclude : {sparse matrix, array-like} of shape (n_rows, n_items), default=None
+        Items never to return for a row (for example the items seen in training): the stored
+        entries of a sparse matrix, whatever their value, or the non-zero entries of a dense
+        array.
+    block_size : int, default=1024
+        Rows scored and selected at a time: with factors, it bounds the memory of the scores.
+        It never changes the result.
+    n_jobs : int, default=None
+        Threads used by the selection and by the BLAS product. ``None`` means all the threads
+        numba may use, and BLAS as it is; negative values count back from the number of CPUs
+        (``-1`` is all of them).
+    return_scores : bool, default=False
+        Also return the scores of the selected items.
+
+    Returns
+    -------
+    items : ndarray of shape (n_rows, k) of int64
+        Item ids, best first; equal scores are ordered by increasing item id. A row with fewer
+        than ``k`` items left after exclusion is padded with -1.
+    top_scores : ndarray of shape (n_rows, k)
+        Only when ``return_scores=True``: the scores of ``items`` (``-inf`` for padding), in
+        the floating dtype of the scores.
+
+    Raises
+    ------
+    ValueError
+        For ``k`` or ``block_size`` below 1, factors whose numbers of columns differ, factors
+        with NaN or infinite values, an ``exclude`` of another shape than the scores, and for
+        a NaN score of an item that is not excluded.
+
+    See Also
+    --------
+    ndcg_at_k : Judge the lists against held-out interactions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from recfactor.metrics import top_k
+    >>> scores = np.array([[0.1, 0.9, 0.5, 0.9],
+    ...                    [0.3, 0.2, 0.1, 0.0]])
+    >>> top_k(scores, 2)
+    array([[1, 3],
+           [0, 1]])
+
+    Items seen in training are excluded through a sparse mask:
+
+    >>> seen = sp.csr_matrix([[0, 1, 0, 0], [1, 1, 1, 0]])
+    >>> top_k(scores, 2, exclude=seen)
+    array([[ 3,  2],
+           [ 3, -1]])
+
+    With factors, the scores are computed block by block:
+
+    >>> users = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> items = np.array([[0.5, 0.1], [0.2, 0.7], [0.9, 0.3]])
+    >>> top_k(users, 2, item_factors=items)
+    array([[2, 0],
+           [1, 2]])
+    """
+    k = _check_k(k)
+    block_size = _check_k(block_size, name="block_size")
+    if item_factors is None:
+        scores = check_array(
+            scores, dtype=_FLOATS, order="C", ensure_all_finite=False, input_name="scores"
+        )
+        n_rows, n_items = scores.shape
+        dtype = scores.dtype
+    else:
+        user_factors = check_array(scores, dtype=_FLOATS, input_name="scores")
+        item_factors = check_array(item_factors, dtype=_FLOATS, input_name="item_factors")
+        if user_factors.shape[1] != item_factors.shape[1]:
+            raise ValueError(
+                f"scores (user factors) have {user_factors.shape[1]} columns but item_factors "
+                f"has {item_factors.shape[1]}; both need one column per factor."
+            )
+        n_rows, n_items = user_factors.shape[0], item_factors.shape[0]
+        dtype = np.result_type(user_factors, item_factors)
+    exclude_indptr, exclude_indices = _check_mask(exclude, (n_rows, n_items), "exclude")
+
+    top_items = np.empty((n_rows, k), dtype=np.int64)
+    top_scores = np.empty((n_rows, k), dtype=dtype)
+    nan_rows = np.zeros(n_rows, dtype=bool)
+    with numba_threads(n_jobs) as n_threads:
+        # With n_jobs=None, BLAS keeps whatever limit the caller has set.
+        with threadpool_limits(None if n_jobs is None else n_threads, user_api="blas"):
+            for start in range(0, n_rows, block_size):
+                stop = min(start + block_size, n_rows)
+                if item_factors is None:
+                    block = scores[start:stop]
+                else:
+                    block = user_factors[start:stop] @ item_factors.T
+                _top_k_rows(
+                    block,
+                    exclude_indptr[start : stop + 1],
+                    exclude_indices,
+                    top_items[start:stop],
+                    top_scores[start:stop],
+                    nan_rows[start:stop],
+                )
+                if nan_rows[start:stop].any():
+                    row = start + int(np.argmax(nan_rows[start:stop]))
+                    source = "" if item_factors is None else " computed from the factors"
+                    raise ValueError(
+                        f"The scores{source} contain NaN in row {row}; NaN cannot be ranked."
+                    )
+    if return_scores:
+        return top_items, top_scores
+    return top_items

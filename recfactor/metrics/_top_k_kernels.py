@@ -1,0 +1,94 @@
+"""Top-k selection by a size-k heap per row, compiled by Numba and parallel over rows.
+
+The heap keeps the k best (score, item) pairs seen so far with the worst at its root, so a row
+costs O(n_items log k) and never a full sort. "Worse" means a lower score, or an equal score
+and a higher item id: ties go to the lower id, which makes the selection deterministic.
+"""
+
+import numpy as np
+from numba import prange
+
+from ..utils._numba import njit
+
+
+@njit
+def _worse(score_a, item_a, score_b, item_b):
+    return score_a < score_b or (score_a == score_b and item_a > item_b)
+
+
+@njit
+def _swap(scores, items, i, j):
+    scores[i], scores[j] = scores[j], scores[i]
+    items[i], items[j] = items[j], items[i]
+
+
+@njit
+def _sift_up(scores, items, pos):
+    while pos > 0:
+        parent = (pos - 1) // 2
+        if not _worse(scores[pos], items[pos], scores[parent], items[parent]):
+            return
+        _swap(scores, items, pos, parent)
+        pos = parent
+
+
+@njit
+def _sift_down(scores, items, size, pos):
+    while True:
+        child = 2 * pos + 1
+        if child >= size:
+            return
+        if child + 1 < size and _worse(
+            scores[child + 1], items[child + 1], scores[child], items[child]
+        ):
+            child += 1
+        if not _worse(scores[child], items[child], scores[pos], items[pos]):
+            return
+        _swap(scores, items, pos, child)
+        pos = child
+
+
+@njit(parallel=True)
+def _top_k_rows(scores, exclude_indptr, exclude_indices, top_items, top_scores, nan_rows):
+    """Fill ``top_items`` and ``top_scores`` (n_rows, k) with each row's best items, best first.
+
+    Items stored in row ``r`` of the CSR mask ``(exclude_indptr, exclude_indices)`` are
+    skipped; rows with fewer than k admissible items are padded with -1 and -inf.
+    ``nan_rows[r]`` is set when row ``r`` has a NaN score on an admissible item.
+    """
+    n_rows, n_items = scores.shape
+    k = top_items.shape[1]
+    for row in prange(n_rows):
+        # The output row itself is the heap, so no thread allocates anything.
+        heap_scores = top_scores[row]
+        heap_items = top_items[row]
+        size = 0
+        position = exclude_indptr[row]
+        stop = exclude_indptr[row + 1]
+        for item in range(n_items):
+            while position < stop and exclude_indices[position] < item:
+                position += 1
+            if position < stop and exclude_indices[position] == item:
+                continue
+            score = scores[row, item]
+            if np.isnan(score):
+                nan_rows[row] = True
+                continue
+            if size < k:
+                heap_scores[size] = score
+                heap_items[size] = item
+                _sift_up(heap_scores, heap_items, size)
+                size += 1
+            elif score > heap_scores[0]:
+                # Items arrive in increasing id order, so an equal score is always the worse
+                # of the two and never displaces the root.
+                heap_scores[0] = score
+                heap_items[0] = item
+                _sift_down(heap_scores, heap_items, k, 0)
+        # Heap sort in place: moving the root (the worst) to the end leaves the best first.
+        for end in range(size - 1, 0, -1):
+            _swap(heap_scores, heap_items, 0, end)
+            _sift_down(heap_scores, heap_items, end, 0)
+        for j in range(size, k):
+            heap_items[j] = -1
+            heap_scores[j] = -np.inf

@@ -1,0 +1,139 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+
+from recfactor.datasets import make_interactions, make_item_features, make_sequences
+from recfactor.decomposition import PureSVD
+from recfactor.metrics import make_ranking_scorer, ndcg_at_k, recall_at_k, top_k
+from recfactor.model_selection import fold_in_split
+
+
+class FeatureProfiles(BaseEstimator):
+    """Cold-start test double: users score an item by the features of what they used."""
+
+    def __init__(self, smoothing=0.0):
+        self.smoothing = smoothing
+
+    def fit(self, X, y):
+        self.user_profiles_ = sp.csr_matrix(y).T @ sp.csr_matrix(X) + self.smoothing
+        return self
+
+    def predict(self, X):
+        return np.asarray(sp.csr_matrix(X) @ np.asarray(self.user_profiles_).T)
+
+
+class LastItemSuccessors(BaseEstimator):
+    """Sequential test double: recommend what most often followed the last item."""
+
+    def __init__(self, n_items=50):
+        self.n_items = n_items
+
+    def fit(self, X, y=None):
+        counts = np.zeros((self.n_items, self.n_items))
+        for history in X:
+            np.add.at(counts, (history[:-1], history[1:]), 1)
+        self.transitions_ = counts
+        return self
+
+    def recommend(self, X, k=10):
+        return top_k(self.transitions_[[h[-1] for h in X]], k)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return make_interactions(n_users=200, n_items=80, n_components=4, random_state=0)
+
+
+def test_fold_in_scorer_matches_a_direct_computation(X):
+    model = PureSVD(rank=4, random_state=0).fit(X[:150])
+    test = X[150:]
+    visible, hidden = fold_in_split(test, holdout=0.3, random_state=5)
+    users = np.flatnonzero(np.diff(hidden.indptr))
+    expected = recall_at_k(hidden[users], model.recommend(visible[users], k=5), k=5)
+    scorer = make_ranking_scorer("recall", k=5, holdout=0.3, random_state=5)
+    assert scorer(model, test) == pytest.approx(expected)
+    assert make_ranking_scorer()(model, test) == pytest.approx(model.score(test))
+
+
+def test_fold_in_scorer_uses_binary_relevance_and_goes_through_pipelines(X):
+    weighted = X.multiply(np.arange(1, X.shape[1] + 1)).tocsr()
+    model = PureSVD(rank=4, random_state=0).fit(weighted[:150])
+    scorer = make_ranking_scorer("ndcg", k=10)
+    assert scorer(model, weighted[150:]) == pytest.approx(
+        ndcg_at_k(*_fold_in_lists(model, weighted[150:]))
+    )
+    pipe = make_pipeline(TfidfTransformer(), PureSVD(rank=4, random_state=0)).fit(X[:150])
+    assert 0 < scorer(pipe, X[150:]) <= 1
+
+
+def _fold_in_lists(model, X):
+    visible, hidden = fold_in_split(X, holdout=0.2, random_state=0)
+    users = np.flatnonzero(np.diff(hidden.indptr))
+    relevant = hidden[users]
+    relevant.data[:] = 1
+    return relevant, model.recommend(visible[users], k=10), 10
+
+
+def test_grid_search_with_fold_in_scorer_and_user_kfold(X):
+    search = GridSearchCV(
+        make_pipeline(TfidfTransformer(), PureSVD(random_state=0)),
+        {"puresvd__rank": [1, 4]},
+        cv=KFold(3, shuffle=True, random_state=0),
+        scoring={"ndcg": make_ranking_scorer("ndcg"), "hr": make_ranking_scorer("hit_rate")},
+        refit="ndcg",
+    ).fit(X)
+    assert search.best_params_ == {"puresvd__rank": 4}
+    assert set(search.cv_results_) >= {"mean_test_ndcg", "mean_test_hr"}
+
+
+def test_cold_start_scorer_ranks_cold_items_for_each_user():
+    F, Y = make_item_features(n_items=200, n_features=30, n_users=100, random_state=0)
+    model = FeatureProfiles().fit(F[:150], Y[:150])
+    scores = model.predict(F[150:])
+    relevant = Y[150:].T.tocsr()
+    users = np.flatnonzero(np.diff(relevant.indptr))
+    expected = ndcg_at_k(relevant[users], top_k(scores.T[users], 10), 10)
+    scorer = make_ranking_scorer(protocol="cold-start")
+    assert scorer(model, F[150:], Y[150:]) == pytest.approx(expected)
+    # cold-item K-fold: KFold over the rows (items) of the cold-start family
+    cv_scores = cross_val_score(FeatureProfiles(), F, Y, cv=KFold(4), scoring=scorer)
+    assert (cv_scores > 0).all()
+    with pytest.raises(ValueError, match="cold-start scoring needs y"):
+        scorer(model, F[150:])
+
+
+def test_next_item_scorer_hides_the_last_item():
+    sequences = make_sequences(n_users=300, n_items=50, random_state=0)
+    model = LastItemSuccessors().fit(sequences[:200])
+    test = sequences[200:]
+    recommended = model.recommend([s[:-1] for s in test], k=10)
+    hits = np.mean([s[-1] in r for s, r in zip(test, recommended)])
+    scorer = make_ranking_scorer("hit_rate", protocol="next-item")
+    assert scorer(model, test) == pytest.approx(hits)
+    popular = np.bincount(np.concatenate(sequences[:200]), minlength=50).argsort()[::-1][:10]
+    assert hits > np.mean([s[-1] in popular for s in test])
+    with pytest.raises(ValueError, match="at least two items"):
+        scorer(model, [[1], [2]])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"metric": "auc"}, "Unknown metric 'auc'"),
+        ({"protocol": "leave-one-out"}, "Unknown protocol"),
+        ({"k": 0}, "k must be a positive integer"),
+    ],
+)
+def test_make_ranking_scorer_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_ranking_scorer(**kwargs)
+
+
+def test_scorer_repr():
+    assert repr(make_ranking_scorer("map", 5)) == (
+        "make_ranking_scorer('map', k=5, protocol='fold-in', holdout=0.2, random_state=0)"
+    )

@@ -1,0 +1,188 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recfactor.metrics import top_k
+
+
+def ref_top_k(scores, k, excluded=None):
+    """Full sort of every row: by decreasing score, then increasing item id; -1 pads."""
+    n_rows, n_items = scores.shape
+    items = np.full((n_rows, k), -1)
+    top_scores = np.full((n_rows, k), -np.inf)
+    for row in range(n_rows):
+        admissible = [j for j in range(n_items) if excluded is None or not excluded[row, j]]
+        ranked = sorted(admissible, key=lambda j: (-scores[row, j], j))[:k]
+        items[row, : len(ranked)] = ranked
+        top_scores[row, : len(ranked)] = scores[row, ranked]
+    return items, top_scores
+
+
+def random_scores(rng, shape, n_levels=None):
+    """Continuous scores, or ``n_levels`` distinct values so that ties are frequent."""
+    if n_levels is None:
+        return rng.standard_normal(shape)
+    return rng.integers(0, n_levels, size=shape).astype(np.float64)
+
+
+@st.composite
+def top_k_cases(draw):
+    n_rows = draw(st.integers(1, 6))
+    n_items = draw(st.integers(1, 12))
+    k = draw(st.integers(1, n_items + 2))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    scores = random_scores(rng, (n_rows, n_items), n_levels=draw(st.sampled_from([2, 4, None])))
+    if draw(st.booleans()):
+        scores[rng.random(scores.shape) < 0.1] = draw(st.sampled_from([np.inf, -np.inf]))
+    excluded = rng.random((n_rows, n_items)) < draw(st.sampled_from([0.0, 0.3, 0.9]))
+    return scores, k, excluded
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=top_k_cases(), block_size=st.integers(1, 8))
+def test_top_k_matches_reference_on_small_cases(case, block_size):
+    scores, k, excluded = case
+    expected_items, expected_scores = ref_top_k(scores, k, excluded)
+    items, top_scores = top_k(
+        scores, k, exclude=sp.csr_matrix(excluded), block_size=block_size, return_scores=True
+    )
+    np.testing.assert_array_equal(items, expected_items)
+    np.testing.assert_array_equal(top_scores, expected_scores)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("k", [1, 10, 100])
+@pytest.mark.parametrize("n_levels", [None, 5])
+def test_top_k_matches_reference_on_random_scores(seed, k, n_levels):
+    rng = np.random.default_rng(seed)
+    scores = random_scores(rng, (200, 300), n_levels)
+    excluded = rng.random(scores.shape) < 0.05
+    excluded[0] = True  # a row with nothing left
+    expected_items, expected_scores = ref_top_k(scores, k, excluded)
+    items, top_scores = top_k(scores, k, exclude=sp.csr_matrix(excluded), return_scores=True)
+    np.testing.assert_array_equal(items, expected_items)
+    np.testing.assert_array_equal(top_scores, expected_scores)
+    assert items.dtype == np.int64
+    assert (items[0] == -1).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_factor_mode_equals_dense_product(seed):
+    # Small integer factors make every product exact, so the two modes see identical scores,
+    # ties included.
+    rng = np.random.default_rng(seed)
+    users = rng.integers(-3, 4, size=(150, 4)).astype(np.float64)
+    items = rng.integers(-3, 4, size=(80, 4)).astype(np.float64)
+    seen = sp.random(150, 80, density=0.1, format="csr", random_state=seed)
+    expected = top_k(users @ items.T, 10, exclude=seen, return_scores=True)
+    for block_size in (1, 7, 64, 1024):
+        got = top_k(
+            users, 10, item_factors=items, exclude=seen, block_size=block_size, return_scores=True
+        )
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
+    np.testing.assert_array_equal(expected[0], ref_top_k(users @ items.T, 10, seen.toarray())[0])
+
+
+@pytest.mark.parametrize("item_factors", [None, "factors"])
+def test_block_size_and_n_jobs_do_not_change_the_result(item_factors):
+    rng = np.random.default_rng(0)
+    if item_factors is None:
+        scores = random_scores(rng, (97, 60), n_levels=3)
+    else:
+        scores = rng.integers(-2, 3, size=(97, 3)).astype(np.float64)
+        item_factors = rng.integers(-2, 3, size=(60, 3)).astype(np.float64)
+    expected = top_k(scores, 7, item_factors=item_factors)
+    for block_size in (1, 10, 96, 97, 5000):
+        np.testing.assert_array_equal(
+            top_k(scores, 7, item_factors=item_factors, block_size=block_size), expected
+        )
+    for n_jobs in (1, 2, -1):
+        np.testing.assert_array_equal(
+            top_k(scores, 7, item_factors=item_factors, n_jobs=n_jobs), expected
+        )
+
+
+def test_exclusion_forms():
+    rng = np.random.default_rng(0)
+    scores = random_scores(rng, (30, 20))
+    mask = rng.random(scores.shape) < 0.4
+    expected = ref_top_k(scores, 5, mask)[0]
+    as_csr = sp.csr_matrix(mask.astype(np.float64))
+    unsorted = as_csr.copy()
+    for row in range(unsorted.shape[0]):
+        start, stop = unsorted.indptr[row], unsorted.indptr[row + 1]
+        unsorted.indices[start:stop] = unsorted.indices[start:stop][::-1]
+    unsorted.has_sorted_indices = False
+    indices_before = unsorted.indices.copy()
+    explicit_zeros = as_csr.copy()
+    explicit_zeros.data[:] = 0.0  # stored entries are excluded whatever their value
+    forms = [mask, as_csr, sp.csc_matrix(mask), sp.csr_array(mask), unsorted, explicit_zeros]
+    for exclude in forms:
+        np.testing.assert_array_equal(top_k(scores, 5, exclude=exclude), expected)
+    np.testing.assert_array_equal(unsorted.indices, indices_before)
+
+
+def test_padding_when_k_exceeds_the_catalogue():
+    scores = np.array([[0.2, 0.9, 0.2]])
+    items, top_scores = top_k(scores, 5, return_scores=True)
+    np.testing.assert_array_equal(items, [[1, 0, 2, -1, -1]])
+    np.testing.assert_array_equal(top_scores, [[0.9, 0.2, 0.2, -np.inf, -np.inf]])
+
+
+def test_infinite_scores_are_ordinary_scores():
+    scores = np.array([[-np.inf, 1.0, np.inf, -np.inf]])
+    np.testing.assert_array_equal(top_k(scores, 4), [[2, 1, 0, 3]])
+
+
+def test_dtype_and_inputs_are_kept():
+    rng = np.random.default_rng(0)
+    scores = rng.standard_normal((10, 8)).astype(np.float32)
+    before = scores.copy()
+    items, top_scores = top_k(scores, 3, return_scores=True)
+    assert top_scores.dtype == np.float32
+    np.testing.assert_array_equal(items, ref_top_k(scores, 3)[0])
+    np.testing.assert_array_equal(scores, before)
+    fortran = np.asfortranarray(scores.astype(np.float64))
+    np.testing.assert_array_equal(top_k(fortran, 3), items)
+    np.testing.assert_array_equal(top_k(scores.tolist(), 3), items)
+
+
+def test_nan_scores_raise():
+    scores = np.array([[0.1, 0.2], [np.nan, 0.3]])
+    with pytest.raises(ValueError, match="The scores contain NaN in row 1"):
+        top_k(scores, 1)
+    # A NaN on an excluded item is never read.
+    nan_excluded = sp.csr_matrix([[0, 0], [1, 0]])
+    np.testing.assert_array_equal(top_k(scores, 1, exclude=nan_excluded), [[1], [1]])
+
+
+def test_nan_from_overflowing_factors_raises():
+    users = np.full((1, 16), 1e308)
+    items = np.tile([1e308, -1e308], (3, 8))
+    with np.errstate(over="ignore", invalid="ignore"):
+        if not np.isnan(users @ items.T).any():
+            # Whether inf - inf appears depends on the BLAS's order of summation.
+            pytest.skip("this BLAS overflows to infinity, not NaN")
+        with pytest.raises(ValueError, match="computed from the factors contain NaN in row 0"):
+            top_k(users, 1, item_factors=items)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(k=0), r"k must be a positive integer, got 0"),
+        (dict(k=True), r"k must be a positive integer, got True"),
+        (dict(k=2, block_size=0), r"block_size must be a positive integer, got 0"),
+        (dict(k=2, n_jobs=0), r"n_jobs == 0 has no meaning"),
+        (dict(k=2, exclude=sp.csr_matrix((3, 4))), r"exclude has shape \(3, 4\), but the scores"),
+        (dict(k=2, item_factors=np.ones((5, 3))), r"scores \(user factors\) have 4 columns"),
+        (dict(k=2, item_factors=np.full((5, 4), np.inf)), r"Input item_factors contains infinity"),
+    ],
+)
+def test_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        top_k(np.ones((2, 4)), **kwargs)

@@ -5,7 +5,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.extmath import randomized_svd
+from scipy.sparse.linalg import svds
+from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_random_state
 
 from ..base import UserRecommenderMixin
@@ -18,14 +19,15 @@ class PureSVD(UserRecommenderMixin, TransformerMixin, BaseEstimator):
     """Truncated SVD of the user x item matrix (Cremonesi, Koren & Turrin, RecSys 2010).
 
     With ``X ~ U S V^T`` the scores of a user row ``x`` are ``x V V^T``: a user is folded in
-    by projection, so users unseen in ``fit`` need no refit. Samples are users.
+    by projection, so users unseen in ``fit`` need no refit. Samples are users. The SVD is
+    exact (ARPACK on the sparse matrix), with signs fixed so that results are reproducible.
 
     Parameters
     ----------
     rank : int, default=64
         Number of singular vectors kept; at most ``min(n_users, n_items)``.
     random_state : int, RandomState instance or None, default=None
-        Seed of the randomized SVD.
+        Seed of the start vector of the Lanczos iterations (ARPACK).
 
     Attributes
     ----------
@@ -77,9 +79,14 @@ class PureSVD(UserRecommenderMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"rank={self.rank} is larger than min(n_users, n_items) = {min(X.shape)} of X."
             )
-        _, singular_values, vt = randomized_svd(
-            X, self.rank, random_state=check_random_state(self.random_state)
-        )
+        if self.rank < min(X.shape):
+            start = check_random_state(self.random_state).uniform(-1, 1, size=min(X.shape))
+            u, singular_values, vt = svds(X, k=self.rank, v0=start)
+            order = np.argsort(singular_values)[::-1]
+            u, singular_values, vt = u[:, order], singular_values[order], vt[order]
+        else:  # ARPACK cannot return every singular vector
+            u, singular_values, vt = np.linalg.svd(X.toarray(), full_matrices=False)
+        _, vt = svd_flip(u, vt, u_based_decision=False)
         self.item_factors_ = np.ascontiguousarray(vt.T)
         self.singular_values_ = singular_values
         return self

@@ -1,5 +1,11 @@
-"""Splitters and protocols for evaluating recommenders."""
+"""Splitters and protocols for evaluating recommenders.
+
+Cross-validation over users (collaborative filtering) or items (cold start) is
+:class:`sklearn.model_selection.KFold` over the rows, scored with
+:func:`recfactor.metrics.make_ranking_scorer`.
+"""
 
 from ._fold_in import fold_in_split
+from ._split import global_temporal_split, leave_last_out
 
-__all__ = ["fold_in_split"]
+__all__ = ["fold_in_split", "global_temporal_split", "leave_last_out"]

@@ -10,7 +10,6 @@ version = ".".join(release.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.intersphinx",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
@@ -21,13 +20,6 @@ numpydoc_show_class_members = False
 templates_path = []
 exclude_patterns = ["_build", "generated/*.examples"]
 html_theme = "pydata_sphinx_theme"
-
-intersphinx_mapping = {
-    "python": ("https://docs.python.org/3", None),
-    "numpy": ("https://numpy.org/doc/stable", None),
-    "scipy": ("https://docs.scipy.org/doc/scipy", None),
-    "sklearn": ("https://scikit-learn.org/stable", None),
-}
 
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",

@@ -34,6 +34,8 @@ def evaluate(models, data, *, k=10, random_state=0, verbose=1):
     visible, hidden = fold_in_split(X[test_users], holdout=0.2, random_state=random_state)
     scored = np.flatnonzero(np.diff(hidden.indptr))
     visible, hidden = visible[scored], hidden[scored]
+    # Compile the Numba kernels first, so that the table times the models, not the compiler.
+    PopularityRecommender().fit(visible).recommend(visible[:1], k=k)
     rows = []
     for name, make in tqdm(models.items(), desc="models", disable=not verbose):
         model = make(random_state)

@@ -26,3 +26,10 @@ def test_ci_runs_the_readme_test_command_verbatim():
 
 def test_demo_command_runs_the_package_demo():
     assert _quickstart()[0].endswith("python -m recfactor")
+
+
+def test_readme_code_example_runs(capsys):
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    exec(compile(code, "README.md", "exec"), {})
+    assert "puresvd__rank" in capsys.readouterr().out

@@ -44,13 +44,13 @@ _CITATION = (
 def load_movielens(variant="latest-small", *, data_home=None, min_feature_support=5):
     """Load MovieLens ratings with item features.
 
-    ============  ======  =====  ========  ============================================
-    variant       users   items  ratings   item features
-    ============  ======  =====  ========  ============================================
-    latest-small  671     9125   100,004   19 genres + 46 tags (embedded in recfactor)
-    100k          943     1682   100,000   18 genres + Freebase graph (1858 in all)
-    1m            6040    3883   1,000,209 18 genres + cast, director, writer
-    ============  ======  =====  ========  ============================================
+    ============  ======  =====  =========  ===========================================
+    variant       users   items  ratings    item features
+    ============  ======  =====  =========  ===========================================
+    latest-small  671     9125   100,004    19 genres + 46 tags (embedded in recfactor)
+    100k          943     1682   100,000    18 genres + Freebase graph (1858 in all)
+    1m            6040    3883   1,000,209  18 genres + cast, director, writer
+    ============  ======  =====  =========  ===========================================
 
     ``latest-small`` ships inside recfactor and needs no data folder; the others are read
     from :func:`get_data_home` (see :func:`fetch_movielens`).

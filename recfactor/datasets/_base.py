@@ -1,5 +1,6 @@
 """Where data sets live, and how a missing one is fetched."""
 
+import hashlib
 import os
 import shutil
 import tarfile
@@ -62,10 +63,12 @@ def _require(data_home, relative_paths, fetch_hint):
 def _fetch(data_home, sources, download_if_missing):
     """Download each missing file of ``sources``.
 
-    ``sources`` maps a path relative to ``data_home`` to ``(url, member)``: ``member`` is the
-    file's path inside the zip or tar archive at ``url``, or ``None`` when ``url`` is the file
-    itself. Files are written under a temporary name and renamed when complete, so an
-    interrupted fetch never leaves a half-written data file behind.
+    ``sources`` maps a path relative to ``data_home`` to ``(url, member, sha256)``:
+    ``member`` is the file's path inside the zip or tar archive at ``url``, or ``None`` when
+    ``url`` is the file itself; ``sha256``, when not ``None``, is the expected checksum of the
+    file (sources pinned to a commit have one). Files are written under a temporary name,
+    checked, and only then renamed, so an interrupted or corrupted fetch never leaves a
+    wrong data file behind.
     """
     missing = {rel: src for rel, src in sources.items() if not (data_home / rel).is_file()}
     if missing and not download_if_missing:
@@ -73,43 +76,58 @@ def _fetch(data_home, sources, download_if_missing):
         raise FileNotFoundError(f"{first} does not exist and download_if_missing=False.")
     with tempfile.TemporaryDirectory() as scratch:
         archives = {}
-        for relative, (url, member) in missing.items():
+        for relative, (url, member, sha256) in missing.items():
             target = data_home / relative
             target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".part")
             if member is None:
-                _download(url, target)
-                continue
-            if url not in archives:
-                archives[url] = Path(scratch) / f"archive{len(archives)}"
-                _download(url, archives[url])
-            _extract(archives[url], member, target)
+                _download(url, partial)
+            else:
+                if url not in archives:
+                    archives[url] = Path(scratch) / f"archive{len(archives)}"
+                    _download(url, archives[url])
+                _extract(archives[url], member, partial)
+            _check_sha256(partial, sha256, url)
+            partial.replace(target)
 
 
-def _download(url, target):
-    partial = target.with_name(target.name + ".part")
+def _download(url, path):
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
+        with urllib.request.urlopen(url, timeout=60) as response, open(path, "wb") as out:
             shutil.copyfileobj(response, out)
     except OSError as exc:  # URLError is an OSError
-        partial.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+        target = path.with_name(path.name.removesuffix(".part"))
         raise ConnectionError(
             f"Could not download {url}: {getattr(exc, 'reason', exc)}. Without a network, "
             f"put the file at {target} by hand, or point {DATA_HOME_VARIABLE} to a folder "
             "that has it."
         ) from exc
-    partial.replace(target)
 
 
-def _extract(archive, member, target):
-    partial = target.with_name(target.name + ".part")
+def _extract(archive, member, path):
     if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf, zf.open(member) as src, open(partial, "wb") as out:
+        with zipfile.ZipFile(archive) as zf, zf.open(member) as src, open(path, "wb") as out:
             shutil.copyfileobj(src, out)
-    else:
-        with tarfile.open(archive) as tf:
-            src = tf.extractfile(member)
-            if src is None:
-                raise ValueError(f"{member} is not a file in {archive}.")
-            with src, open(partial, "wb") as out:
-                shutil.copyfileobj(src, out)
-    partial.replace(target)
+        return
+    with tarfile.open(archive) as tf:
+        src = tf.extractfile(member)
+        if src is None:
+            raise ValueError(f"{member} is not a file in {archive}.")
+        with src, open(path, "wb") as out:
+            shutil.copyfileobj(src, out)
+
+
+def _check_sha256(path, expected, url):
+    if expected is None:
+        return
+    digest = hashlib.sha256()
+    with open(path, "rb") as data:
+        for chunk in iter(lambda: data.read(1 << 20), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != expected:
+        path.unlink()
+        raise OSError(
+            f"The file downloaded from {url} has SHA-256 {digest.hexdigest()}, not the "
+            f"published {expected}: the source changed or the download was corrupted."
+        )

@@ -9,13 +9,30 @@ from ._base import _check_choice, _fetch, _require, get_data_home
 
 __all__ = ["fetch_knowledge_graph", "load_knowledge_graph"]
 
-_CONVE = "https://github.com/TimDettmers/ConvE/raw/master"
+_CONVE = "https://github.com/TimDettmers/ConvE/raw/f3c0eb286025410fa5b4c04696c918264163d0ca"
 _FOLDERS = {"fb15k-237": "FB15k-237", "wn18rr": "WN18RR", "umls": "umls", "nations": "nations"}
 _SPLITS = ("train", "valid", "test")
 
+_SHA256 = {
+    "FB15k-237/train": "6e4c2782169af21e9743f3b1d200886f5d595bf6bc504ec1351720949c5cdfae",
+    "FB15k-237/valid": "cf6309010852f6a8d47a45df830a426415d1ee6f7a3970a8376ff1fb81db4a5c",
+    "FB15k-237/test": "5711cf41623ceb4eacc50eb6108a3ca6565c7492e3caaf82a3e355cc660d1574",
+    "WN18RR/train": "038612e783c215ee5f3ca9fbfca27b8d0739be1028fe4ee7c174aecf0b83d5df",
+    "WN18RR/valid": "453ce7202afa58094a04d2b1560ee2b02660f1c260b32ce6651c8ccedd1028ab",
+    "WN18RR/test": "0383bceaaa1096cf3c03ec021ed0048068e2355dbfc0239b292cefdac821cec5",
+    "umls/train": "873ef4925516b83e7f6f8cc02b4be51d848828710a7f65a956f0ac4a9e452f35",
+    "umls/valid": "025c98f8a4891e2a6582ec5b40ee0d904031edad9c52554522f4b7904820c98e",
+    "umls/test": "a7eb529a3d2810fcc96341ccc97c625a5e202f8389673aa6bd317eeebbb79014",
+    "nations/train": "0830fa9da8e5bba2ccdaa45b7bdc9130451ba66b09ff2708f35fccaf82473e57",
+    "nations/valid": "2b337a62e51a2f45c283eac98a70d21b7e0e102136be1539b2a52c652a7b0530",
+    "nations/test": "3971085165b47b6aeaec68058c6d8d98b3005e929db81268410b95ae4db770ab",
+}
+
 SOURCES = {
     name: {
-        f"kg/{folder}/{split}.txt": (f"{_CONVE}/{folder}.tar.gz", f"{split}.txt")
+        f"kg/{folder}/{split}.txt": (
+            f"{_CONVE}/{folder}.tar.gz", f"{split}.txt", _SHA256[f"{folder}/{split}"]
+        )
         for split in _SPLITS
     }
     for name, folder in _FOLDERS.items()

@@ -14,23 +14,33 @@ __all__ = ["fetch_movielens", "load_movielens"]
 
 _GROUPLENS = "https://files.grouplens.org/datasets/movielens"
 _RECBOLE = (
-    "https://raw.githubusercontent.com/RUCAIBox/RecBole/master/recbole/dataset_example/ml-100k"
+    "https://raw.githubusercontent.com/RUCAIBox/RecBole/774080f7e87322dfd20f1edc1a35aa69aac03fb7"
+    "/recbole/dataset_example/ml-100k"
 )
-_HYBRIDSVD = "https://raw.githubusercontent.com/evfro/hybridsvd/master/datasets"
+_HYBRIDSVD = (
+    "https://raw.githubusercontent.com/evfro/hybridsvd/58e606610a1ef04cee76567185f67fbb77ef89fc"
+    "/datasets"
+)
 
-# Paths relative to the data home, with where fetch_movielens gets each file.
+# Paths relative to the data home, with where fetch_movielens gets each file:
+# (url, member of the archive at url or None, SHA-256 or None). GroupLens publishes no
+# checksums; RecBole's files in the shared copies came from its wheel, not this commit.
 SOURCES = {
     "100k": {
-        "movielens/ml-100k/u.data": (f"{_GROUPLENS}/ml-100k.zip", "ml-100k/u.data"),
-        "movielens/ml-100k/u.item": (f"{_GROUPLENS}/ml-100k.zip", "ml-100k/u.item"),
-        "movielens/ml-100k/u.genre": (f"{_GROUPLENS}/ml-100k.zip", "ml-100k/u.genre"),
-        "movielens/ml-100k-recbole/ml-100k.link": (f"{_RECBOLE}/ml-100k.link", None),
-        "movielens/ml-100k-recbole/ml-100k.kg": (f"{_RECBOLE}/ml-100k.kg", None),
+        "movielens/ml-100k/u.data": (f"{_GROUPLENS}/ml-100k.zip", "ml-100k/u.data", None),
+        "movielens/ml-100k/u.item": (f"{_GROUPLENS}/ml-100k.zip", "ml-100k/u.item", None),
+        "movielens/ml-100k/u.genre": (f"{_GROUPLENS}/ml-100k.zip", "ml-100k/u.genre", None),
+        "movielens/ml-100k-recbole/ml-100k.link": (f"{_RECBOLE}/ml-100k.link", None, None),
+        "movielens/ml-100k-recbole/ml-100k.kg": (f"{_RECBOLE}/ml-100k.kg", None, None),
     },
     "1m": {
-        "movielens/ml-1m/ratings.dat": (f"{_GROUPLENS}/ml-1m.zip", "ml-1m/ratings.dat"),
-        "movielens/ml-1m/movies.dat": (f"{_GROUPLENS}/ml-1m.zip", "ml-1m/movies.dat"),
-        "movielens/ml-1m/meta_info_ml1m.csv": (f"{_HYBRIDSVD}/meta_info_ml1m.csv", None),
+        "movielens/ml-1m/ratings.dat": (f"{_GROUPLENS}/ml-1m.zip", "ml-1m/ratings.dat", None),
+        "movielens/ml-1m/movies.dat": (f"{_GROUPLENS}/ml-1m.zip", "ml-1m/movies.dat", None),
+        "movielens/ml-1m/meta_info_ml1m.csv": (
+            f"{_HYBRIDSVD}/meta_info_ml1m.csv",
+            None,
+            "ebf1932ea4c4aba0a18c9c1e370525f4f3c25827e25bb7edae952645e8d16cc9",
+        ),
     },
 }
 

@@ -11,36 +11,45 @@ __all__ = ["fetch_sequences", "load_sequences"]
 
 _RAW = "https://raw.githubusercontent.com"
 
-# name: (path in the data home, format, source URL, description)
+# name: (path in the data home, SHA-256, format, source URL pinned to a commit, description)
 _FILES = {
     "beauty": (
         "seq/beauty-bert4rec/beauty.txt",
+        "f480b7a7403852342ffd8f9809bb30697dd669be31813d0e204b698fec86ef49",
         "pairs",
-        f"{_RAW}/FeiSun/BERT4Rec/master/data/beauty.txt",
+        f"{_RAW}/FeiSun/BERT4Rec/615eaf2004abecda487a38d5b0c72f3dcfcae5b3/data/beauty.txt",
         "Amazon Beauty as preprocessed for BERT4Rec (Sun et al. 2019).",
     ),
     "beauty-s3rec": (
         "seq/amazon-s3rec/Beauty.txt",
+        "226cce9c3105299ca0db9615d7d3fb32b3175e90da43100ae352599f0f0107b8",
         "lines",
-        f"{_RAW}/salesforce/ICLRec/master/data/Beauty.txt",
+        f"{_RAW}/salesforce/ICLRec/2890e6c3ff6a22c6699fc19cb863b66786c1cde4/data/Beauty.txt",
         "Amazon Beauty, 5-core, as preprocessed for S3-Rec and ICLRec.",
     ),
     "video": (
         "seq/video-sasrec/Video.txt",
+        "b7376fe24430743f411dc7f567285657b2adb3f74361cc7ba0aee94f3024b651",
         "pairs",
-        f"{_RAW}/kang205/SASRec/master/data/Video.txt",
+        f"{_RAW}/kang205/SASRec/e3738967fddab206d6eeb4fda433e7a7034dd8b1/data/Video.txt",
         "Amazon Video Games as preprocessed for SASRec (Kang & McAuley 2018).",
     ),
     "ml-1m": (
         "seq/ml-1m-gsasrec-split/train/input.txt",
+        "06957b3d3cc937ac05e5f5ade2d2d5c1042efdd2b6779b768140e74d4f6b20e3",
         "numbered-lines",
-        f"{_RAW}/asash/gSASRec-pytorch/main/datasets/ml1m/train/input.txt",
+        f"{_RAW}/asash/gSASRec-pytorch/7e350285fb4721377c96e20ace7c74bf19bea57b/datasets/ml1m/train/input.txt",
         "MovieLens-1M in SASRec's preprocessing, training part of gSASRec's split: each "
         "history without its last 2 items (3 for the 512 validation users), so it is a "
         "slightly shortened ML-1M.",
     ),
 }
 _TIME_GAPS = "seq/beauty-s3rec-timegaps/Beauty.txt"
+_TIME_GAPS_SOURCE = (
+    f"{_RAW}/AraVio/TimeWeaver/38b4ff7243b527a4b8843090ce080ca533a9e3c6/data/Beauty.txt",
+    None,
+    "ace27f3acb2528e9b7cfb8e5c459070f5888cfc3edab4cd219e595c5be1c87b8",
+)
 
 
 def load_sequences(name, *, data_home=None):
@@ -74,7 +83,7 @@ def load_sequences(name, *, data_home=None):
         - ``DESCR``.
     """
     name = _check_choice(name, set(_FILES), "sequence data set")
-    relative, layout, _, descr = _FILES[name]
+    relative, _, layout, _, descr = _FILES[name]
     home = get_data_home(data_home)
     (path,) = _require(home, [relative], f"recfactor.datasets.fetch_sequences({name!r})")
     if layout == "pairs":
@@ -106,8 +115,11 @@ def fetch_sequences(name, *, data_home=None, download_if_missing=True):
         When the file is missing and ``download_if_missing=False``.
     """
     name = _check_choice(name, set(_FILES), "sequence data set")
-    relative, _, url, _ = _FILES[name]
-    _fetch(get_data_home(data_home), {relative: (url, None)}, download_if_missing)
+    relative, sha256, _, url, _ = _FILES[name]
+    sources = {relative: (url, None, sha256)}
+    if name == "beauty-s3rec":
+        sources[_TIME_GAPS] = _TIME_GAPS_SOURCE
+    _fetch(get_data_home(data_home), sources, download_if_missing)
     return load_sequences(name, data_home=data_home)
 
 

@@ -1,3 +1,4 @@
+import hashlib
 import io
 import tarfile
 import zipfile
@@ -41,9 +42,9 @@ def test_fetch_downloads_and_extracts_only_what_is_missing(tmp_path):
     base = _archives(tmp_path)
     home = tmp_path / "home"
     sources = {
-        "a/ratings.dat": (f"{base}/data.zip", "inner/ratings.dat"),
-        "b/train.txt": (f"{base}/data.tar.gz", "train.txt"),
-        "c/plain.txt": (f"{base}/plain.txt", None),
+        "a/ratings.dat": (f"{base}/data.zip", "inner/ratings.dat", None),
+        "b/train.txt": (f"{base}/data.tar.gz", "train.txt", None),
+        "c/plain.txt": (f"{base}/plain.txt", None, hashlib.sha256(b"1 2\n").hexdigest()),
     }
     _fetch(home, sources, download_if_missing=True)
     assert (home / "a/ratings.dat").read_text() == "1::2::3::4\n"
@@ -55,9 +56,17 @@ def test_fetch_downloads_and_extracts_only_what_is_missing(tmp_path):
 
 
 def test_fetch_without_network_says_what_to_do(tmp_path):
-    sources = {"x/file.txt": ((tmp_path / "nowhere.txt").as_uri(), None)}
+    sources = {"x/file.txt": ((tmp_path / "nowhere.txt").as_uri(), None, None)}
     with pytest.raises(ConnectionError, match=r"Could not download .*nowhere\.txt.*by hand"):
         _fetch(tmp_path / "home", sources, download_if_missing=True)
     assert not list((tmp_path / "home").rglob("*.part"))
     with pytest.raises(FileNotFoundError, match="download_if_missing=False"):
         _fetch(tmp_path / "home", sources, download_if_missing=False)
+
+
+def test_fetch_rejects_a_file_with_the_wrong_checksum(tmp_path):
+    (tmp_path / "changed.txt").write_text("not what was published\n")
+    sources = {"x/file.txt": ((tmp_path / "changed.txt").as_uri(), None, "0" * 64)}
+    with pytest.raises(OSError, match="has SHA-256 .* not the published 0000"):
+        _fetch(tmp_path / "home", sources, download_if_missing=True)
+    assert not list((tmp_path / "home").rglob("*.txt*"))

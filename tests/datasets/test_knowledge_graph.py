@@ -56,7 +56,7 @@ def test_errors_and_fetch(tmp_path, monkeypatch):
     monkeypatch.setitem(
         _knowledge_graph.SOURCES,
         "umls",
-        {f"kg/umls/{s}.txt": ((source / f"{s}.txt").as_uri(), None) for s in
+        {f"kg/umls/{s}.txt": ((source / f"{s}.txt").as_uri(), None, None) for s in
          ("train", "valid", "test")},
     )
     assert len(fetch_knowledge_graph("umls", data_home=tmp_path / "home").train) == 2

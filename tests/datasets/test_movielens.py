@@ -85,7 +85,7 @@ def test_fetch_movielens_downloads_into_data_home(tmp_path, monkeypatch):
     monkeypatch.setitem(
         _movielens.SOURCES,
         "1m",
-        {f"movielens/ml-1m/{p.name}": (p.as_uri(), None) for p in files.iterdir()},
+        {f"movielens/ml-1m/{p.name}": (p.as_uri(), None, None) for p in files.iterdir()},
     )
     home = tmp_path / "home"
     data = fetch_movielens("1m", data_home=home, min_feature_support=2)

@@ -62,7 +62,9 @@ def test_errors_and_fetch(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match=r"video-sasrec/Video\.txt.*fetch_sequences"):
         load_sequences("video", data_home=tmp_path)
     source = _write(tmp_path, "source/Video.txt", "1 3\n1 4\n")
-    relative, layout, _, descr = _sequences._FILES["video"]
-    monkeypatch.setitem(_sequences._FILES, "video", (relative, layout, source.as_uri(), descr))
+    relative, _, layout, _, descr = _sequences._FILES["video"]
+    monkeypatch.setitem(
+        _sequences._FILES, "video", (relative, None, layout, source.as_uri(), descr)
+    )
     data = fetch_sequences("video", data_home=tmp_path / "home")
     assert [s.tolist() for s in data.sequences] == [[0, 1]]

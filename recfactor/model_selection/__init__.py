@@ -5,7 +5,16 @@ Cross-validation over users (collaborative filtering) or items (cold start) is
 :func:`recfactor.metrics.make_ranking_scorer`.
 """
 
+from ._audit import SplitReport, audit_split, compare_splits, describe_interactions
 from ._fold_in import fold_in_split
 from ._split import global_temporal_split, leave_last_out
 
-__all__ = ["fold_in_split", "global_temporal_split", "leave_last_out"]
+__all__ = [
+    "SplitReport",
+    "audit_split",
+    "compare_splits",
+    "describe_interactions",
+    "fold_in_split",
+    "global_temporal_split",
+    "leave_last_out",
+]

@@ -87,7 +87,9 @@ def global_temporal_split(
         one drawn at random (``random_state``).
     validation : {None, "by_time", "by_user", "last_train_item"}, default=None
         How to carve a validation set out of the training part: ``"by_time"`` splits the
-        training part again at its ``validation_quantile`` with the same rules;
+        training part again at its ``validation_quantile`` with the same rules (so the
+        validation window's interactions that are not validation targets are in no part:
+        :func:`audit_split` then counts the users seen only there as cold);
         ``"by_user"`` moves the last training interaction of a random ``validation_size``
         share of users to validation; ``"last_train_item"`` does it for every test user.
     validation_quantile : float in (0, 1), default=0.9

@@ -11,14 +11,10 @@ __version__ = "0.1.0.dev0"
 _SUBPACKAGES = (
     "datasets",
     "decomposition",
-    "feature_selection",
-    "knowledge_graph",
+    "dummy",
     "metrics",
     "model_selection",
-    "neighbors",
     "preprocessing",
-    "sequential",
-    "dummy",
     "utils",
 )
 

@@ -1,11 +1,10 @@
 """Behaviour shared by recfactor estimators of one data family."""
 
-import numbers
-
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .metrics import make_ranking_scorer, top_k
+from .metrics._validation import _check_k
 from .utils import check_interactions
 
 __all__ = ["UserRecommenderMixin"]
@@ -58,8 +57,7 @@ class UserRecommenderMixin:
         items : ndarray of shape (n_users, k) of int64
             Item ids; -1 pads rows with fewer than ``k`` items left to recommend.
         """
-        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}.")
+        k = _check_k(k)
         X = self._validated_rows(X)
         user_factors, item_factors = self._factors(X)
         return top_k(

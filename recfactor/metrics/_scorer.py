@@ -1,7 +1,5 @@
 """Scorers for ``GridSearchCV(scoring=...)``: one evaluation protocol per data family."""
 
-import numbers
-
 import numpy as np
 import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
@@ -17,6 +15,7 @@ from ._ranking import (
     recall_at_k,
 )
 from ._top_k import top_k
+from ._validation import _check_k
 
 __all__ = ["make_ranking_scorer"]
 
@@ -84,9 +83,7 @@ def make_ranking_scorer(metric="ndcg", k=10, *, protocol="fold-in", holdout=0.2,
         raise ValueError(f"Unknown metric {metric!r}; choose one of {sorted(METRICS)}.")
     if protocol not in PROTOCOLS:
         raise ValueError(f"Unknown protocol {protocol!r}; choose one of {list(PROTOCOLS)}.")
-    if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}.")
-    return _RankingScorer(metric, k, protocol, holdout, random_state)
+    return _RankingScorer(metric, _check_k(k), protocol, holdout, random_state)
 
 
 class _RankingScorer:

@@ -1,5 +1,6 @@
 """Top-k selection and ranking metrics for recommendation and knowledge-graph completion."""
 
+from ._cold_start import cold_start_curve
 from ._kg import filtered_ranks, hits_at_k, mrr
 from ._ranking import (
     average_popularity,
@@ -17,6 +18,7 @@ from ._top_k import top_k
 
 __all__ = [
     "average_popularity",
+    "cold_start_curve",
     "coverage_at_k",
     "filtered_ranks",
     "hit_rate_at_k",

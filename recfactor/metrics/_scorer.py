@@ -4,7 +4,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
-from ..model_selection import fold_in_split
+from ..model_selection._fold_in import fold_in_split
 from ..utils import check_interactions, check_sequences
 from ._ranking import (
     hit_rate_at_k,
@@ -27,7 +27,6 @@ METRICS = {
     "map": map_at_k,
     "mrr": mrr_at_k,
 }
-PROTOCOLS = ("fold-in", "cold-start", "next-item")
 
 
 def make_ranking_scorer(metric="ndcg", k=10, *, protocol="fold-in", holdout=0.2,
@@ -81,8 +80,8 @@ def make_ranking_scorer(metric="ndcg", k=10, *, protocol="fold-in", holdout=0.2,
     """
     if metric not in METRICS:
         raise ValueError(f"Unknown metric {metric!r}; choose one of {sorted(METRICS)}.")
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"Unknown protocol {protocol!r}; choose one of {list(PROTOCOLS)}.")
+    if protocol not in _TASKS:
+        raise ValueError(f"Unknown protocol {protocol!r}; choose one of {list(_TASKS)}.")
     return _RankingScorer(metric, _check_k(k), protocol, holdout, random_state)
 
 
@@ -101,46 +100,57 @@ class _RankingScorer:
         )
 
     def __call__(self, estimator, X, y=None):
-        relevant, recommended = getattr(self, "_" + self.protocol.replace("-", "_"))(
-            estimator, X, y
-        )
+        relevant, recommended, _ = _TASKS[self.protocol](estimator, X, y, self)
         return METRICS[self.metric](relevant, recommended, self.k)
 
-    def _fold_in(self, estimator, X, y):
-        visible, hidden = fold_in_split(X, holdout=self.holdout, random_state=self.random_state)
-        users = np.flatnonzero(np.diff(hidden.indptr))
-        if users.size == 0:
-            raise ValueError(
-                "fold-in scoring needs users with at least two interactions, so that one can "
-                "be hidden."
-            )
-        return _binary(hidden[users]), _recommend(estimator, visible[users], self.k)
 
-    def _cold_start(self, estimator, X, y):
-        if y is None:
-            raise ValueError("cold-start scoring needs y, the item x user interactions.")
-        relevant = _binary(check_interactions(y, name="y")).T.tocsr()
-        scores = np.asarray(estimator.predict(X))
-        if scores.shape != relevant.shape[::-1]:
-            raise ValueError(
-                f"predict returned scores of shape {scores.shape}; cold-start scoring expects "
-                f"(n_items, n_users) = {relevant.shape[::-1]}."
-            )
-        users = np.flatnonzero(np.diff(relevant.indptr))
-        return relevant[users], top_k(np.ascontiguousarray(scores.T[users]), self.k)
-
-    def _next_item(self, estimator, X, y):
-        histories = [s for s in check_sequences(X) if s.size > 1]
-        if not histories:
-            raise ValueError("next-item scoring needs histories of at least two items.")
-        recommended = _recommend(estimator, [s[:-1] for s in histories], self.k)
-        targets = np.array([s[-1] for s in histories])
-        n_items = max(targets.max(), recommended.max()) + 1
-        relevant = sp.csr_matrix(
-            (np.ones(len(histories)), (np.arange(len(histories)), targets)),
-            shape=(len(histories), n_items),
+def _fold_in_task(estimator, X, y, protocol):
+    """Ranking task of users: ``(relevant, recommended, history_lengths)``."""
+    visible, hidden = fold_in_split(X, holdout=protocol.holdout,
+                                    random_state=protocol.random_state)
+    users = np.flatnonzero(np.diff(hidden.indptr))
+    if users.size == 0:
+        raise ValueError(
+            "fold-in scoring needs users with at least two interactions, so that one can "
+            "be hidden."
         )
-        return relevant, recommended
+    visible = visible[users]
+    recommended = _recommend(estimator, visible, protocol.k)
+    return _binary(hidden[users]), recommended, np.diff(visible.indptr)
+
+
+def _cold_start_task(estimator, X, y, protocol):
+    if y is None:
+        raise ValueError("cold-start scoring needs y, the item x user interactions.")
+    relevant = _binary(check_interactions(y, name="y")).T.tocsr()
+    scores = np.asarray(estimator.predict(X))
+    if scores.shape != relevant.shape[::-1]:
+        raise ValueError(
+            f"predict returned scores of shape {scores.shape}; cold-start scoring expects "
+            f"(n_items, n_users) = {relevant.shape[::-1]}."
+        )
+    users = np.flatnonzero(np.diff(relevant.indptr))
+    recommended = top_k(np.ascontiguousarray(scores.T[users]), protocol.k)
+    return relevant[users], recommended, None
+
+
+def _next_item_task(estimator, X, y, protocol):
+    histories = [s for s in check_sequences(X) if s.size > 1]
+    if not histories:
+        raise ValueError("next-item scoring needs histories of at least two items.")
+    inputs = [s[:-1] for s in histories]
+    recommended = _recommend(estimator, inputs, protocol.k)
+    targets = np.array([s[-1] for s in histories])
+    n_items = max(targets.max(), recommended.max()) + 1
+    relevant = sp.csr_matrix(
+        (np.ones(len(histories)), (np.arange(len(histories)), targets)),
+        shape=(len(histories), n_items),
+    )
+    return relevant, recommended, np.array([s.size for s in inputs])
+
+
+_TASKS = {"fold-in": _fold_in_task, "cold-start": _cold_start_task,
+          "next-item": _next_item_task}
 
 
 def _recommend(estimator, X, k):

@@ -86,10 +86,12 @@ def global_temporal_split(
         Which of a test user's future interactions are targets: all, the first, the last, or
         one drawn at random (``random_state``).
     validation : {None, "by_time", "by_user", "last_train_item"}, default=None
-        How to carve a validation set out of the training part: ``"by_time"`` splits the
-        training part again at its ``validation_quantile`` with the same rules (so the
-        validation window's interactions that are not validation targets are in no part:
-        :func:`audit_split` then counts the users seen only there as cold);
+        How to carve a validation set out of the training part: ``"by_time"`` moves every
+        training interaction at or after the training part's ``validation_quantile`` to
+        validation. The whole window moves, because it is also the test stage's most recent
+        history: selecting targets inside it would drop what the test users did there.
+        To tune with the ``target`` and cold rules, split ``pd.concat([train, validation])``
+        again with this function at ``validation[time_col].min()``.
         ``"by_user"`` moves the last training interaction of a random ``validation_size``
         share of users to validation; ``"last_train_item"`` does it for every test user.
     validation_quantile : float in (0, 1), default=0.9
@@ -146,10 +148,12 @@ def global_temporal_split(
         return train, test
     if validation == "by_time":
         split_time = train[time_col].quantile(validation_quantile, interpolation="lower")
-        train, valid = _split_at(
-            train, split_time, target, remove_cold_users, remove_cold_items, columns, rng
-        )
-        return train, valid, test
+        recent = train[time_col] >= split_time
+        if recent.all():
+            raise ValueError(
+                f"validation_quantile={validation_quantile} leaves an empty training part."
+            )
+        return train[~recent], train[recent], test
     users = train[user_col].unique()
     if validation == "last_train_item":
         chosen = np.intersect1d(users, test[user_col].unique())

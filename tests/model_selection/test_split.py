@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recfactor.model_selection import global_temporal_split, leave_last_out
+from recfactor.model_selection import audit_split, global_temporal_split, leave_last_out
 
 
 def test_leave_last_out_follows_the_sasrec_protocol():
@@ -82,6 +82,19 @@ def test_validation_by_time_splits_training_again(log):
     )
     assert train.timestamp.max() < valid.timestamp.min()
     assert valid.timestamp.max() < 10 <= test.timestamp.min()
+    # nothing before the test starts is lost: the test stage trains on train + validation
+    assert len(train) + len(valid) == (log.timestamp < 10).sum()
+
+
+def test_validation_by_time_keeps_test_users_warm(log):
+    # user 4 first appears in the validation window, then in the test
+    log = pd.concat([log, pd.DataFrame({"user_id": [4, 4], "item_id": [1, 2],
+                                        "timestamp": [7, 15]})], ignore_index=True)
+    train, valid, test = global_temporal_split(log, timestamp=10, validation="by_time",
+                                               validation_quantile=0.8)
+    assert 4 not in train.user_id.values and 4 in test.user_id.values
+    report = audit_split(train, test, validation=valid)
+    assert report.checks.loc["cold_users", "value"] == 0
 
 
 @pytest.mark.parametrize(

@@ -165,6 +165,12 @@ class SplitReport:
         if axes is None:
             _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
         for ax, (name, (validation, test)) in zip(axes, self.distributions.items()):
+            if name == "time_gap_shift":
+                # gaps span seconds to years: compare them on a log scale
+                validation, test = np.log10(1 + validation), np.log10(1 + test)
+                ax.set_xlabel("log10(1 + time since the previous interaction)")
+            else:
+                ax.set_xlabel("position in the user's history (share of its length)")
             bins = np.histogram_bin_edges(np.concatenate([validation, test]), bins=30)
             ax.hist(validation, bins=bins, density=True, alpha=0.5, label="validation")
             ax.hist(test, bins=bins, density=True, alpha=0.5, label="test")

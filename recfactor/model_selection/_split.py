@@ -17,24 +17,30 @@ from ..utils import check_sequences
 __all__ = ["global_temporal_split", "leave_last_out"]
 
 
-def leave_last_out(sequences):
+def leave_last_out(sequences, *, user_col="user_id", time_col="timestamp"):
     """Split histories the SASRec / BERT4Rec way: the last item tests, the one before validates.
 
     Parameters
     ----------
-    sequences : list of array-like
-        User histories, oldest first.
+    sequences : list of array-like, or pandas.DataFrame
+        User histories, oldest first; or a log with one row per interaction, whose rows are
+        ordered in each user's history by ``time_col`` (ties keep the log's order).
+    user_col, time_col : str
+        Column names, used when ``sequences`` is a log.
 
     Returns
     -------
-    train : list of ndarray
+    train : list of ndarray, or pandas.DataFrame
         Every history without its last two items; a history of fewer than three items is
         kept whole for training and not evaluated.
-    validation : list of ndarray
-        The evaluated histories without their last item: scored with
+    validation : list of ndarray, or pandas.DataFrame
+        For histories: the evaluated histories without their last item, scored with
         ``make_ranking_scorer(protocol="next-item")``, which hides the second-to-last item.
-    test : list of ndarray
-        The evaluated histories in full: the scorer hides the last item.
+        For a log: the second-to-last interaction of each evaluated user.
+    test : list of ndarray, or pandas.DataFrame
+        For histories: the evaluated histories in full (the scorer hides the last item).
+        For a log: the last interaction of each evaluated user, so that the three parts are
+        a partition of the log that :func:`audit_split` can check.
 
     Examples
     --------
@@ -45,10 +51,26 @@ def leave_last_out(sequences):
     >>> validation, test
     ([array([5, 3, 8])], [array([5, 3, 8, 1])])
     """
+    if isinstance(sequences, pd.DataFrame):
+        return _leave_last_out_log(sequences, user_col, time_col)
     sequences = check_sequences(sequences, name="sequences")
     evaluated = [s for s in sequences if s.size >= 3]
     train = [s[:-2] if s.size >= 3 else s for s in sequences]
     return train, [s[:-1] for s in evaluated], evaluated
+
+
+def _leave_last_out_log(log, user_col, time_col):
+    for name in (user_col, time_col):
+        if name not in log.columns:
+            raise ValueError(f"log must have a column {name!r}; its columns are "
+                             f"{list(log.columns)}.")
+    ordered = log.sort_values(time_col, kind="stable")
+    by_user = ordered.groupby(user_col, sort=False)
+    from_end = by_user.cumcount(ascending=False)
+    evaluated = by_user[user_col].transform("size").ge(3)
+    test = evaluated & from_end.eq(0)
+    validation = evaluated & from_end.eq(1)
+    return ordered[~(test | validation)], ordered[validation], ordered[test]
 
 
 def global_temporal_split(

@@ -111,3 +111,16 @@ def test_validation_by_time_keeps_test_users_warm(log):
 def test_global_temporal_split_rejects_bad_arguments(log, kwargs, message):
     with pytest.raises(ValueError, match=message):
         global_temporal_split(log, **kwargs)
+
+
+def test_leave_last_out_of_a_log_partitions_it(log):
+    train, valid, test = leave_last_out(log)
+    # user 0: times 1, 4, 10, 11; user 1: 2, 5, 12, 14; user 2: 3, 6; user 3: 13
+    assert sorted(test.index) == [7, 10]
+    assert sorted(valid.index) == [6, 8]
+    assert sorted(train.index) == [0, 1, 2, 3, 4, 5, 9]
+    report = audit_split(train, test, validation=valid)
+    assert report.checks.loc["shared_interactions", "value"] == 0
+    assert report.checks.loc["negative_gap", "value"] == 0
+    with pytest.raises(ValueError, match="column 'user'"):
+        leave_last_out(log, user_col="user")

@@ -45,7 +45,11 @@ def make_ranking_scorer(metric="ndcg", k=10, *, protocol="fold-in", holdout=0.2,
         - ``"fold-in"`` (samples are users, ``X`` user x item): each test user's row is
           split by :func:`recfactor.model_selection.fold_in_split` (``holdout``,
           ``random_state``); the model's ``recommend`` sees the visible part and is judged
-          against the hidden part. Users with nothing hidden are left out.
+          against the hidden part. Users with nothing hidden are left out. When ``y`` (of
+          the shape of ``X``) is given, ``X`` is the visible part and ``y`` the hidden one:
+          targets split by time (``fold_in_split(..., timestamps=...)``, or a
+          :func:`~recfactor.model_selection.global_temporal_split`), stacked under the
+          training rows for :class:`~sklearn.model_selection.PredefinedSplit`.
         - ``"cold-start"`` (samples are items, ``X`` item features, ``y`` item x user): the
           test items are cold; ``predict(X)`` scores every user for each of them (shape
           (n_items, n_users)), and each user's top-k among the test items is judged against
@@ -106,13 +110,20 @@ class _RankingScorer:
 
 def _fold_in_task(estimator, X, y, protocol):
     """Ranking task of users: ``(relevant, recommended, history_lengths)``."""
-    visible, hidden = fold_in_split(X, holdout=protocol.holdout,
-                                    random_state=protocol.random_state)
+    if y is None:
+        visible, hidden = fold_in_split(X, holdout=protocol.holdout,
+                                        random_state=protocol.random_state)
+    else:
+        visible = check_interactions(X)
+        hidden = check_interactions(y, allow_empty=True, name="y")
+        if visible.shape != hidden.shape:
+            raise ValueError(f"fold-in scoring with targets needs y of the shape of X, "
+                             f"{visible.shape}; got {hidden.shape}.")
     users = np.flatnonzero(np.diff(hidden.indptr))
     if users.size == 0:
         raise ValueError(
             "fold-in scoring needs users with at least two interactions, so that one can "
-            "be hidden."
+            "be hidden." if y is None else "fold-in scoring found no user with a target in y."
         )
     visible = visible[users]
     recommended = _recommend(estimator, visible, protocol.k)

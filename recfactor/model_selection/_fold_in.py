@@ -11,12 +11,13 @@ from ..utils import check_interactions
 __all__ = ["fold_in_split"]
 
 
-def fold_in_split(X, *, holdout=0.2, random_state=None):
+def fold_in_split(X, *, holdout=0.2, timestamps=None, random_state=None):
     """Hide a share of every user's interactions.
 
     Each row with at least two interactions gets ``ceil(holdout * n)`` of its ``n``
-    interactions, drawn at random, moved to the hidden part, and always keeps at least one
-    visible; rows with a single interaction stay wholly visible. This is the fold-in protocol
+    interactions moved to the hidden part (drawn at random, or the latest when
+    ``timestamps`` are given), and always keeps at least one visible; rows with a single
+    interaction stay wholly visible. This is the fold-in protocol
     for models whose samples are users: recommend from ``visible``, score against ``hidden``.
 
     Parameters
@@ -25,8 +26,12 @@ def fold_in_split(X, *, holdout=0.2, random_state=None):
         Interactions.
     holdout : float in (0, 1), default=0.2
         Share of each row to hide.
+    timestamps : {array-like, sparse matrix} of shape (n_users, n_items), default=None
+        When of each interaction of ``X``, read at ``X``'s stored entries: each row's
+        latest interactions are hidden, so the model predicts a user's future from their
+        past. Ties are broken at random.
     random_state : int, RandomState instance or None, default=None
-        Seed of the draw; the same seed gives the same split.
+        Seed of the draw (or of the tie-breaking); the same seed gives the same split.
 
     Returns
     -------
@@ -48,13 +53,30 @@ def fold_in_split(X, *, holdout=0.2, random_state=None):
     rng = check_random_state(random_state)
     counts = np.diff(X.indptr)
     rows = np.repeat(np.arange(X.shape[0]), counts)
-    # A random order within each row: sort by (row, random key), then number the entries.
-    order = np.lexsort((rng.random_sample(X.nnz), rows))
+    # An order within each row (latest first, or random), then number the entries.
+    keys = [rng.random_sample(X.nnz)]
+    if timestamps is not None:
+        keys.append(-_times_of_entries(timestamps, X, rows))
+    order = np.lexsort((*keys, rows))
     position = np.empty(X.nnz, dtype=np.int64)
     position[order] = np.arange(X.nnz) - X.indptr[rows[order]]
     n_hidden = np.where(counts > 1, np.minimum(np.ceil(holdout * counts), counts - 1), 0)
     is_hidden = position < n_hidden[rows]
     return _select(X, rows, ~is_hidden), _select(X, rows, is_hidden)
+
+
+def _times_of_entries(timestamps, X, rows):
+    shape = getattr(timestamps, "shape", np.shape(timestamps))
+    if tuple(shape) != X.shape:
+        raise ValueError(f"timestamps has shape {tuple(shape)}, but X has shape {X.shape}.")
+    if sp.issparse(timestamps):
+        times = np.asarray(timestamps.tocsr()[rows, X.indices]).ravel()
+    else:
+        times = np.asarray(timestamps)[rows, X.indices]
+    times = times.astype(np.float64)
+    if not np.isfinite(times).all():
+        raise ValueError("timestamps must be finite at the entries of X.")
+    return times
 
 
 def _select(X, rows, keep):

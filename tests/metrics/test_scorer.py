@@ -3,13 +3,14 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfTransformer
-from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.model_selection import GridSearchCV, KFold, PredefinedSplit
 from sklearn.pipeline import make_pipeline
 
 from recfactor.datasets import make_interactions, make_item_features, make_sequences
 from recfactor.decomposition import PureSVD
 from recfactor.metrics import make_ranking_scorer, ndcg_at_k, recall_at_k, top_k
-from recfactor.model_selection import fold_in_split
+from recfactor.model_selection import fold_in_split, global_temporal_split, leave_last_out
+from recfactor.preprocessing import log_to_matrix
 
 
 class FeatureProfiles(BaseEstimator):
@@ -27,16 +28,18 @@ class FeatureProfiles(BaseEstimator):
 
 
 class LastItemSuccessors(BaseEstimator):
-    """Sequential test double: recommend what most often followed the last item."""
+    """Sequential test double: recommend what most often followed the last item, or the
+    most popular items when ``popularity`` dominates."""
 
-    def __init__(self, n_items=50):
+    def __init__(self, n_items=50, popularity=0.0):
         self.n_items = n_items
+        self.popularity = popularity
 
     def fit(self, X, y=None):
         counts = np.zeros((self.n_items, self.n_items))
         for history in X:
             np.add.at(counts, (history[:-1], history[1:]), 1)
-        self.transitions_ = counts
+        self.transitions_ = counts + self.popularity * counts.sum(axis=0)
         return self
 
     def recommend(self, X, k=10):
@@ -121,6 +124,50 @@ def test_next_item_scorer_hides_the_last_item():
     assert hits > np.mean([s[-1] in popular for s in test])
     with pytest.raises(ValueError, match="at least two items"):
         scorer(model, [[1], [2]])
+
+
+def test_grid_search_on_a_global_temporal_split():
+    # Fit on every user's past, score validation users' recommendations from their past
+    # against their future: the training rows and the validation rows stacked, with
+    # PredefinedSplit saying which is which, and the targets passed as y.
+    log = make_interactions(n_users=300, n_items=60, as_frame=True, random_state=0)
+    train, validation = global_temporal_split(log, quantile=0.8)
+    ids = {"user_ids": np.unique(log.user_id), "item_ids": np.unique(log.item_id)}
+    past = log_to_matrix(train, **ids)[0]
+    future = log_to_matrix(validation, **ids)[0]
+    users = np.flatnonzero(future.getnnz(axis=1))
+    X = sp.vstack([past, past[users]]).tocsr()
+    y = sp.vstack([sp.csr_matrix(past.shape), future[users]]).tocsr()
+    cv = PredefinedSplit(np.r_[np.full(past.shape[0], -1), np.zeros(users.size)])
+    scorer = make_ranking_scorer("ndcg", k=10)
+    search = GridSearchCV(PureSVD(random_state=0), {"rank": [1, 5]}, cv=cv,
+                          scoring=scorer).fit(X, y)
+    model = PureSVD(rank=search.best_params_["rank"], random_state=0).fit(past)
+    relevant = future[users]
+    relevant.data[:] = 1
+    expected = ndcg_at_k(relevant, model.recommend(past[users], k=10), 10)
+    assert search.best_score_ == pytest.approx(expected)
+    assert search.best_params_ == {"rank": 5}
+    with pytest.raises(ValueError, match="needs y of the shape of X"):
+        scorer(model, past, future[:10])
+    with pytest.raises(ValueError, match="no user with a target in y"):
+        scorer(model, past, sp.csr_matrix(past.shape))
+
+
+def test_grid_search_on_leave_last_out():
+    # Train on the histories without their last two items, validate on the second-to-last.
+    sequences = make_sequences(n_users=300, n_items=50, random_state=0)
+    train, validation, _ = leave_last_out(sequences)
+    X = train + validation
+    cv = PredefinedSplit(np.r_[np.full(len(train), -1), np.zeros(len(validation))])
+    search = GridSearchCV(LastItemSuccessors(), {"popularity": [0.0, 100.0]}, cv=cv,
+                          scoring=make_ranking_scorer("hit_rate", protocol="next-item"))
+    search.fit(X)
+    assert search.best_params_ == {"popularity": 0.0}
+    model = LastItemSuccessors().fit(train)
+    hits = np.mean([v[-1] in r for v, r in zip(validation, model.recommend(
+        [v[:-1] for v in validation], k=10))])
+    assert search.best_score_ == pytest.approx(hits)
 
 
 @pytest.mark.parametrize(

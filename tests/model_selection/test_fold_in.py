@@ -35,3 +35,31 @@ def test_fold_in_split_hidden_share_is_uniform_over_items():
 def test_fold_in_split_rejects_bad_holdout(holdout):
     with pytest.raises(ValueError, match="holdout must be a share"):
         fold_in_split(np.ones((2, 2)), holdout=holdout)
+
+
+def test_fold_in_split_by_time_hides_the_latest():
+    X = sp.random(40, 30, density=0.3, format="csr", random_state=0)
+    times = np.random.RandomState(1).permutation(X.shape[0] * X.shape[1]).reshape(X.shape)
+    visible, hidden = fold_in_split(X, holdout=0.25, timestamps=times, random_state=0)
+    np.testing.assert_allclose((visible + hidden).toarray(), X.toarray())
+    for user in np.flatnonzero(hidden.getnnz(axis=1)):
+        seen, later = times[user, visible[user].indices], times[user, hidden[user].indices]
+        assert seen.max() < later.min()
+    as_sparse = sp.csr_matrix(times)
+    assert (fold_in_split(X, holdout=0.25, timestamps=as_sparse, random_state=0)[1]
+            != hidden).nnz == 0
+
+
+def test_fold_in_split_by_time_breaks_ties_at_random():
+    X = sp.csr_matrix(np.ones((1, 10)))
+    hidden = [fold_in_split(X, holdout=0.1, timestamps=np.zeros((1, 10)), random_state=seed)[1]
+              for seed in range(5)]
+    assert len({h.indices[0] for h in hidden}) > 1
+
+
+def test_fold_in_split_checks_timestamps():
+    X = sp.csr_matrix(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"timestamps has shape \(3, 2\)"):
+        fold_in_split(X, timestamps=np.ones((3, 2)))
+    with pytest.raises(ValueError, match="timestamps must be finite"):
+        fold_in_split(X, timestamps=np.full((2, 3), np.nan))

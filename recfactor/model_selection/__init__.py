@@ -2,7 +2,10 @@
 
 Cross-validation over users (collaborative filtering) or items (cold start) is
 :class:`sklearn.model_selection.KFold` over the rows, scored with
-:func:`recfactor.metrics.make_ranking_scorer`.
+:func:`recfactor.metrics.make_ranking_scorer`. A split in time (:func:`global_temporal_split`,
+:func:`leave_last_out`) becomes a ``GridSearchCV`` split through
+:class:`sklearn.model_selection.PredefinedSplit`: the training samples stacked over the
+validation samples, with the validation targets passed as ``y`` when samples are users.
 """
 
 from ._audit import SplitReport, audit_split, compare_splits, describe_interactions

@@ -12,8 +12,10 @@ _SUBPACKAGES = (
     "datasets",
     "decomposition",
     "dummy",
+    "feature_selection",
     "metrics",
     "model_selection",
+    "neighbors",
     "preprocessing",
     "utils",
 )

@@ -1,13 +1,15 @@
 """Behaviour shared by recfactor estimators of one data family."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
+import scipy.sparse as sp
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .metrics import make_ranking_scorer, top_k
 from .metrics._validation import _check_k
 from .utils import check_interactions
+from .utils._validation import _check_item_targets
 
-__all__ = ["UserRecommenderMixin"]
+__all__ = ["ItemColdStartMixin", "UserRecommenderMixin"]
 
 
 class UserRecommenderMixin:
@@ -94,3 +96,104 @@ class UserRecommenderMixin:
         tags.input_tags.sparse = True
         tags.input_tags.positive_only = True
         return tags
+
+
+class ItemColdStartMixin:
+    """``predict``, ``recommend`` and ``score`` for models whose samples are items.
+
+    ``X`` holds item features (dense or CSR) and ``y`` the item x user interactions, so items
+    held out of ``fit`` are cold items. A subclass implements ``_scores(X)``: the dense
+    scores of every training user for each (validated) item row of ``X``.
+    """
+
+    def _validate_items(self, X, y=None, *, reset=True):
+        """Validated features and, in ``fit``, the item x user interactions as CSR.
+
+        A 1-D ``y`` is the interactions of a single user with each item; ``predict`` then
+        returns one score per item, as scikit-learn's multi-output models do.
+        """
+        if not reset:
+            check_is_fitted(self)
+            return validate_data(self, X, reset=False, accept_sparse="csr",
+                                 dtype=(np.float64, np.float32))
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None: y "
+                "is the item x user interaction matrix, one row per item of X."
+            )
+        X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32))
+        self._single_user = not sp.issparse(y) and np.ndim(np.asarray(y)) == 1
+        Y = _check_item_targets(y, X.shape[0])
+        if Y.nnz == 0:
+            raise ValueError("y stores no interaction: there is nothing to learn from.")
+        return X, Y
+
+    def predict(self, X):
+        """Score every training user for each item of ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_items, n_features)
+            Features of (cold) items.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_items, n_users)
+            Of shape (n_items,) when ``y`` in ``fit`` was 1-D.
+        """
+        scores = self._scores(self._validate_items(X, reset=False))
+        return scores.ravel() if self._single_user else scores
+
+    def recommend(self, X, k=10):
+        """The ``k`` users most likely to interact with each item of ``X``, best first.
+
+        Cold items have no interactions, so there is nothing seen to exclude.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_items, n_features)
+            Features of (cold) items.
+        k : int, default=10
+            Number of users per item.
+
+        Returns
+        -------
+        users : ndarray of shape (n_items, k) of int64
+            User ids (rows of the ``y`` seen in ``fit``).
+        """
+        k = _check_k(k)
+        X = self._validate_items(X, reset=False)
+        return np.vstack([top_k(self._scores(X[start:start + _BLOCK]), k)
+                          for start in range(0, X.shape[0], _BLOCK)])
+
+    def score(self, X, y):
+        """NDCG@10 of cold items, ranked for each user.
+
+        ``predict(X)`` scores every user for the items of ``X``; each user with an interaction
+        in ``y`` gets the 10 best of these items, judged against ``y`` with binary
+        relevance. This is ``make_ranking_scorer("ndcg", 10, protocol="cold-start")``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_items, n_features)
+            Features of items unseen in ``fit``.
+        y : {array-like, sparse matrix} of shape (n_items, n_users)
+            Their interactions with the users of ``fit``.
+
+        Returns
+        -------
+        score : float
+            Mean NDCG@10 over the users with an interaction in ``y``.
+        """
+        return make_ranking_scorer("ndcg", 10, protocol="cold-start")(self, X, y)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.required = True
+        tags.target_tags.positive_only = True
+        return tags
+
+
+# Items scored at a time by ``recommend``: bounds the dense block of scores.
+_BLOCK = 1024

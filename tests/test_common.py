@@ -11,7 +11,15 @@ from recfactor.utils import all_estimators
 TESTS = Path(__file__).parent
 
 # Hyper-parameters that keep a check fast (fewer epochs, smaller ranks); defaults otherwise.
-TEST_PARAMS = {"PureSVD": {"rank": 1}}
+TEST_PARAMS = {
+    "PureSVD": {"rank": 1},
+    "ALS": {"factors": 2, "iterations": 2, "use_gpu": False},
+    "BPR": {"factors": 2, "iterations": 5, "use_gpu": False},
+    "HybridSVD": {"rank": 1},
+    "ContentKNN": {"n_neighbors": 3},
+    "MaxVolSelector": {"n_features_to_select": 1, "rank": 1},
+    "CollaborativeMaxVolSelector": {"n_features_to_select": 1, "rank": 1},
+}
 
 # Checks an estimator cannot pass, each with the reason, keyed by class name.
 _SCORES_PER_ITEM = (
@@ -25,6 +33,9 @@ _USER_RECOMMENDER_FAILURES = {
 EXPECTED_FAILED_CHECKS = {
     "PopularityRecommender": _USER_RECOMMENDER_FAILURES,
     "PureSVD": _USER_RECOMMENDER_FAILURES,
+    "ALS": _USER_RECOMMENDER_FAILURES,
+    "BPR": _USER_RECOMMENDER_FAILURES,
+    "EASE": _USER_RECOMMENDER_FAILURES,
 }
 
 

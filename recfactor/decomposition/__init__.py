@@ -1,5 +1,10 @@
 """Matrix factorization recommenders."""
 
+from ._als import ALS
+from ._bpr import BPR
+from ._ease import EASE
+from ._hybrid_svd import HybridSVD
 from ._pure_svd import PureSVD
+from ._weighted_svd import weighted_svd
 
-__all__ = ["PureSVD"]
+__all__ = ["ALS", "BPR", "EASE", "HybridSVD", "PureSVD", "weighted_svd"]

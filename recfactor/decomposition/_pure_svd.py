@@ -5,12 +5,10 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from scipy.sparse.linalg import svds
-from sklearn.utils.extmath import svd_flip
-from sklearn.utils.validation import check_random_state
 
 from ..base import UserRecommenderMixin
 from ..utils import check_interactions
+from ._weighted_svd import weighted_svd
 
 __all__ = ["PureSVD"]
 
@@ -79,16 +77,8 @@ class PureSVD(UserRecommenderMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"rank={self.rank} is larger than min(n_users, n_items) = {min(X.shape)} of X."
             )
-        if self.rank < min(X.shape):
-            start = check_random_state(self.random_state).uniform(-1, 1, size=min(X.shape))
-            u, singular_values, vt = svds(X, k=self.rank, v0=start)
-            order = np.argsort(singular_values)[::-1]
-            u, singular_values, vt = u[:, order], singular_values[order], vt[order]
-        else:  # ARPACK cannot return every singular vector
-            u, singular_values, vt = np.linalg.svd(X.toarray(), full_matrices=False)
-        _, vt = svd_flip(u, vt, u_based_decision=False)
+        _, self.singular_values_, vt = weighted_svd(X, self.rank, random_state=self.random_state)
         self.item_factors_ = np.ascontiguousarray(vt.T)
-        self.singular_values_ = singular_values
         return self
 
     def transform(self, X):

@@ -6,6 +6,7 @@ from sklearn.pipeline import Pipeline
 
 from ..model_selection._fold_in import fold_in_split
 from ..utils import check_interactions, check_sequences
+from ..utils._validation import _check_item_targets
 from ._ranking import (
     hit_rate_at_k,
     map_at_k,
@@ -133,8 +134,10 @@ def _fold_in_task(estimator, X, y, protocol):
 def _cold_start_task(estimator, X, y, protocol):
     if y is None:
         raise ValueError("cold-start scoring needs y, the item x user interactions.")
-    relevant = _binary(check_interactions(y, name="y")).T.tocsr()
     scores = np.asarray(estimator.predict(X))
+    relevant = _binary(_check_item_targets(y, scores.shape[0])).T.tocsr()
+    if scores.ndim == 1:
+        scores = scores[:, None]
     if scores.shape != relevant.shape[::-1]:
         raise ValueError(
             f"predict returned scores of shape {scores.shape}; cold-start scoring expects "

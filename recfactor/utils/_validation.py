@@ -113,6 +113,22 @@ def check_interactions(
     return validated
 
 
+def _check_item_targets(y, n_items):
+    """The item x user interactions ``y`` of ``n_items`` items, as CSR; a 1-D ``y`` is one
+    user's interactions with each item."""
+    if not sp.issparse(y):
+        y = np.asarray(y)
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+    Y = check_interactions(y, allow_empty=True, name="y")
+    if Y.shape[0] != n_items:
+        raise ValueError(
+            f"y has {Y.shape[0]} rows but X has {n_items}: y is the item x user interaction "
+            "matrix, one row per item (row) of X."
+        )
+    return Y
+
+
 def _as_sequence_list(X, name):
     if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
         raise TypeError(

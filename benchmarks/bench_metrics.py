@@ -67,7 +67,7 @@ def main():
     theirs, t_numpy = timed(numpy_top_k, users, items, 10)
     assert (ours == theirs).mean() > 0.999  # equal up to exact ties
     print(f"top-k (k=10) of {args.users} users x {args.items} items, {args.factors} factors")
-    print(f"| method | seconds | x recfactor |\n|---|---|---|")
+    print("| method | seconds | x recfactor |\n|---|---|---|")
     print(f"| recfactor top_k | {t_topk:.2f} | 1.0 |")
     print(f"| NumPy argpartition | {t_numpy:.2f} | {t_numpy / t_topk:.1f} |")
 
@@ -81,11 +81,11 @@ def main():
     t_sklearn *= args.users / n
     assert abs(score - reference) < 1e-9
     print(f"\nNDCG@10 of the same lists ({args.users} users)")
-    print(f"| method | seconds | x recfactor |\n|---|---|---|")
+    print("| method | seconds | x recfactor |\n|---|---|---|")
     print(f"| recfactor ndcg_at_k | {t_ours:.3f} | 1.0 |")
     print(f"| NumPy vectorised | {t_numpy:.3f} | {t_numpy / t_ours:.1f} |")
     print(f"\nNDCG@10 from raw scores (ranking included), {args.users} users")
-    print(f"| method | seconds | x recfactor |\n|---|---|---|")
+    print("| method | seconds | x recfactor |\n|---|---|---|")
     print(f"| recfactor top_k + ndcg_at_k | {t_topk + t_ours:.2f} | 1.0 |")
     print(f"| sklearn ndcg_score (scaled from {n} users) | {t_sklearn:.1f} | "
           f"{t_sklearn / (t_topk + t_ours):.0f} |")

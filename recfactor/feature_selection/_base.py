@@ -3,7 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -37,6 +37,22 @@ class _RankingSelector(SelectorMixin, BaseEstimator):
                 )
             return int(n)
         return max(1, int(round(n * n_features)))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Rank the features of ``X`` and keep the first ``n_features_to_select``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit_ranking(X, y)
 
     def _fit_ranking(self, X, y=None):
         """Validate ``X``, rank its features and record the budget."""

@@ -1,9 +1,7 @@
 """Baseline selectors that a feature-selection method has to beat."""
 
-from sklearn.base import _fit_context
-from sklearn.utils.validation import check_random_state
-
 import numpy as np
+from sklearn.utils.validation import check_random_state
 
 from ._base import _RankingSelector
 
@@ -45,22 +43,6 @@ class RandomSelector(_RankingSelector):
     def __init__(self, n_features_to_select=0.1, *, random_state=None):
         super().__init__(n_features_to_select)
         self.random_state = random_state
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Draw the ranking.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : RandomSelector
-        """
-        return self._fit_ranking(X, y)
 
     def _rank(self, X, y, n_to_rank):
         return check_random_state(self.random_state).permutation(X.shape[1])
@@ -108,22 +90,6 @@ class FeatureFrequencySelector(_RankingSelector):
     def __init__(self, n_features_to_select=0.1, *, rarest=False):
         super().__init__(n_features_to_select)
         self.rarest = rarest
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Count the samples of each feature.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : FeatureFrequencySelector
-        """
-        return self._fit_ranking(X, y)
 
     def _rank(self, X, y, n_to_rank):
         self.frequencies_ = np.asarray((X != 0).sum(axis=0)).ravel()

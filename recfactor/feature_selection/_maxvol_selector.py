@@ -85,22 +85,6 @@ class MaxVolSelector(_MaxVolRanking):
         self.rank = rank
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Embed the features by a truncated SVD of ``X`` and rank them by maxvol.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : MaxVolSelector
-        """
-        return self._fit_ranking(X, y)
-
     def _rank(self, X, y, n_to_rank):
         self._check_rank(*X.shape)
         _, _, self.components_ = weighted_svd(X, self.rank, random_state=self.random_state)

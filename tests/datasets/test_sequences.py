@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 
 from recfactor.datasets import _sequences, fetch_sequences, load_sequences

@@ -63,28 +63,35 @@ def _top_k_rows(scores, exclude_indptr, exclude_indices, top_items, top_scores, 
         heap_scores = top_scores[row]
         heap_items = top_items[row]
         size = 0
-        position = exclude_indptr[row]
-        stop = exclude_indptr[row + 1]
-        for item in range(n_items):
-            while position < stop and exclude_indices[position] < item:
-                position += 1
-            if position < stop and exclude_indices[position] == item:
-                continue
-            score = scores[row, item]
-            if np.isnan(score):
-                nan_rows[row] = True
-                continue
-            if size < k:
-                heap_scores[size] = score
-                heap_items[size] = item
-                _sift_up(heap_scores, heap_items, size)
-                size += 1
-            elif score > heap_scores[0]:
+        root = -np.inf
+        # The excluded items cut the row into runs of admissible items, so the loop over a
+        # run checks nothing but the score against the root of a full heap.
+        run_start = 0
+        for position in range(exclude_indptr[row], exclude_indptr[row + 1] + 1):
+            if position < exclude_indptr[row + 1]:
+                run_stop = exclude_indices[position]
+            else:
+                run_stop = n_items
+            for item in range(run_start, run_stop):
+                score = scores[row, item]
                 # Items arrive in increasing id order, so an equal score is always the worse
-                # of the two and never displaces the root.
-                heap_scores[0] = score
-                heap_items[0] = item
-                _sift_down(heap_scores, heap_items, k, 0)
+                # of the two and never displaces the root. NaN fails every comparison.
+                if size == k and score <= root:
+                    continue
+                if np.isnan(score):
+                    nan_rows[row] = True
+                    continue
+                if size < k:
+                    heap_scores[size] = score
+                    heap_items[size] = item
+                    _sift_up(heap_scores, heap_items, size)
+                    size += 1
+                else:
+                    heap_scores[0] = score
+                    heap_items[0] = item
+                    _sift_down(heap_scores, heap_items, k, 0)
+                root = heap_scores[0]
+            run_start = max(run_start, run_stop + 1)
         # Heap sort in place: moving the root (the worst) to the end leaves the best first.
         for end in range(size - 1, 0, -1):
             _swap(heap_scores, heap_items, 0, end)

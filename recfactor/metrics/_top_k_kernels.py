@@ -48,6 +48,45 @@ def _sift_down(scores, items, size, pos):
         pos = child
 
 
+@njit
+def _push(heap_scores, heap_items, size, k, score, item):
+    """Offer (score, item) to a heap of ``size`` entries; return the new size."""
+    if size < k:
+        heap_scores[size] = score
+        heap_items[size] = item
+        _sift_up(heap_scores, heap_items, size)
+        return size + 1
+    heap_scores[0] = score
+    heap_items[0] = item
+    _sift_down(heap_scores, heap_items, k, 0)
+    return k
+
+
+@njit
+def _sampled_floor(row_scores, excluded, heap_scores, heap_items):
+    """A score below which no item can be among the row's k best: the k-th best of an
+    evenly spaced sample of about ``sqrt(n_items * k)`` admissible items, or -inf.
+
+    Without it, a row whose scores grow with the item id (popularity when ids were given by
+    popularity, say) would replace the heap root at every item.
+    """
+    n_items = row_scores.shape[0]
+    k = heap_scores.shape[0]
+    stride = n_items // max(2 * k, int(np.sqrt(n_items * k)))
+    if stride < 2:
+        return -np.inf
+    size = 0
+    for item in range(0, n_items, stride):
+        position = np.searchsorted(excluded, item)
+        if position < excluded.shape[0] and excluded[position] == item:
+            continue
+        score = row_scores[item]
+        if np.isnan(score) or (size == k and score <= heap_scores[0]):
+            continue
+        size = _push(heap_scores, heap_items, size, k, score, item)
+    return heap_scores[0] if size == k else -np.inf
+
+
 @njit(parallel=True)
 def _top_k_rows(scores, exclude_indptr, exclude_indices, top_items, top_scores, nan_rows):
     """Fill ``top_items`` and ``top_scores`` (n_rows, k) with each row's best items, best first.
@@ -62,34 +101,30 @@ def _top_k_rows(scores, exclude_indptr, exclude_indices, top_items, top_scores, 
         # The output row itself is the heap, so no thread allocates anything.
         heap_scores = top_scores[row]
         heap_items = top_items[row]
+        excluded = exclude_indices[exclude_indptr[row]:exclude_indptr[row + 1]]
+        # Items scored below the floor are outranked by k sampled ones, so never selected;
+        # items scored equal to it may still win a tie by a lower id.
+        floor = _sampled_floor(scores[row], excluded, heap_scores, heap_items)
         size = 0
         root = -np.inf
         # The excluded items cut the row into runs of admissible items, so the loop over a
-        # run checks nothing but the score against the root of a full heap.
+        # run only compares each score with the floor or the root of the full heap.
         run_start = 0
-        for position in range(exclude_indptr[row], exclude_indptr[row + 1] + 1):
-            if position < exclude_indptr[row + 1]:
-                run_stop = exclude_indices[position]
-            else:
-                run_stop = n_items
+        for position in range(excluded.shape[0] + 1):
+            run_stop = excluded[position] if position < excluded.shape[0] else n_items
             for item in range(run_start, run_stop):
                 score = scores[row, item]
                 # Items arrive in increasing id order, so an equal score is always the worse
                 # of the two and never displaces the root. NaN fails every comparison.
-                if size == k and score <= root:
+                if size == k:
+                    if score <= root:
+                        continue
+                elif score < floor:
                     continue
                 if np.isnan(score):
                     nan_rows[row] = True
                     continue
-                if size < k:
-                    heap_scores[size] = score
-                    heap_items[size] = item
-                    _sift_up(heap_scores, heap_items, size)
-                    size += 1
-                else:
-                    heap_scores[0] = score
-                    heap_items[0] = item
-                    _sift_down(heap_scores, heap_items, k, 0)
+                size = _push(heap_scores, heap_items, size, k, score, item)
                 root = heap_scores[0]
             run_start = max(run_start, run_stop + 1)
         # Heap sort in place: moving the root (the worst) to the end leaves the best first.

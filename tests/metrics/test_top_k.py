@@ -69,6 +69,22 @@ def test_top_k_matches_reference_on_random_scores(seed, k, n_levels):
     assert (items[0] == -1).all()
 
 
+@pytest.mark.parametrize("order", ["increasing", "decreasing"])
+@pytest.mark.parametrize("k", [1, 7, 50])
+def test_top_k_on_scores_sorted_by_item_id(order, k):
+    # Popularity scores of items numbered by popularity: the worst case of a heap scan, and
+    # the case the sampled floor is for. Ties (equal counts) are frequent.
+    rng = np.random.default_rng(0)
+    counts = np.sort(rng.integers(0, 40, size=2000)).astype(np.float64)
+    scores = np.tile(counts if order == "increasing" else counts[::-1], (30, 1))
+    excluded = rng.random(scores.shape) < 0.2
+    excluded[1, -300:] = True  # the best items of a row excluded
+    expected_items, expected_scores = ref_top_k(scores, k, excluded)
+    items, top_scores = top_k(scores, k, exclude=sp.csr_matrix(excluded), return_scores=True)
+    np.testing.assert_array_equal(items, expected_items)
+    np.testing.assert_array_equal(top_scores, expected_scores)
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_factor_mode_equals_dense_product(seed):
     # Small integer factors make every product exact, so the two modes see identical scores,

@@ -13,10 +13,12 @@ _SUBPACKAGES = (
     "decomposition",
     "dummy",
     "feature_selection",
+    "knowledge_graph",
     "metrics",
     "model_selection",
     "neighbors",
     "preprocessing",
+    "sequential",
     "utils",
 )
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from recfactor.knowledge_graph import TuckER
 from recfactor.utils import all_estimators
 
 TESTS = Path(__file__).parent
@@ -19,6 +20,13 @@ TEST_PARAMS = {
     "ContentKNN": {"n_neighbors": 3},
     "MaxVolSelector": {"n_features_to_select": 1, "rank": 1},
     "CollaborativeMaxVolSelector": {"n_features_to_select": 1, "rank": 1},
+    "TuckER": {"entity_dim": 2, "relation_dim": 2, "max_epochs": 1, "device": "cpu"},
+    "MIGTF": {
+        "base": TuckER(entity_dim=2, relation_dim=2, max_epochs=1, device="cpu"),
+        "hyperbolic_dim": 2,
+        "max_epochs": 1,
+        "device": "cpu",
+    },
 }
 
 # Checks an estimator cannot pass, each with the reason, keyed by class name.
@@ -30,12 +38,53 @@ _USER_RECOMMENDER_FAILURES = {
     "check_estimator_sparse_array": _SCORES_PER_ITEM,
     "check_estimator_sparse_matrix": _SCORES_PER_ITEM,
 }
+_NOT_TRIPLES = (
+    "fits on random float features; a knowledge-graph model's X is (n, 3) integer or string "
+    "ids of (head, relation, tail), rejected otherwise (tested in tests/knowledge_graph)"
+)
+_KNOWLEDGE_GRAPH_FAILURES = dict.fromkeys(
+    [
+        "check_complex_data",
+        "check_dict_unchanged",
+        "check_dont_overwrite_parameters",
+        "check_dtype_object",
+        "check_estimator_sparse_array",
+        "check_estimator_sparse_matrix",
+        "check_estimator_sparse_tag",
+        "check_estimators_dtypes",
+        "check_estimators_empty_data_messages",
+        "check_estimators_fit_returns_self",
+        "check_estimators_nan_inf",
+        "check_estimators_overwrite_params",
+        "check_estimators_pickle",
+        "check_f_contiguous_array_estimator",
+        "check_fit2d_1feature",
+        "check_fit2d_1sample",
+        "check_fit2d_predict1d",
+        "check_fit_check_is_fitted",
+        "check_fit_idempotent",
+        "check_fit_score_takes_y",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_n_features_in",
+        "check_n_features_in_after_fitting",
+        "check_pipeline_consistency",
+        "check_positive_only_tag_during_fit",
+        "check_readonly_memmap_input",
+        "check_transformer_data_not_an_array",
+        "check_transformer_general",
+        "check_transformer_preserve_dtypes",
+    ],
+    _NOT_TRIPLES,
+)
 EXPECTED_FAILED_CHECKS = {
     "PopularityRecommender": _USER_RECOMMENDER_FAILURES,
     "PureSVD": _USER_RECOMMENDER_FAILURES,
     "ALS": _USER_RECOMMENDER_FAILURES,
     "BPR": _USER_RECOMMENDER_FAILURES,
     "EASE": _USER_RECOMMENDER_FAILURES,
+    "TuckER": _KNOWLEDGE_GRAPH_FAILURES,
+    "MIGTF": _KNOWLEDGE_GRAPH_FAILURES,
 }
 
 

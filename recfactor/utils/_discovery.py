@@ -2,7 +2,6 @@
 
 import importlib
 import inspect
-import pkgutil
 
 from sklearn.base import BaseEstimator
 
@@ -12,9 +11,9 @@ __all__ = ["all_estimators"]
 def all_estimators():
     """List every public estimator class of recfactor.
 
-    Every module of the package is imported (torch-backed modules import torch only when a
-    model is fitted, so this works without torch). Classes whose name starts with ``_`` and
-    abstract classes are left out.
+    The public names (``__all__``) of every subpackage are searched, so private modules,
+    which may import torch, are never imported: this works without torch. Abstract classes
+    are left out.
 
     Returns
     -------
@@ -31,17 +30,14 @@ def all_estimators():
     import recfactor
 
     found = {}
-    for module_info in pkgutil.walk_packages(recfactor.__path__, prefix="recfactor."):
-        parts = module_info.name.split(".")
-        if "tests" in parts or parts[-1] == "__main__":
-            continue
-        module = importlib.import_module(module_info.name)
-        for name, cls in inspect.getmembers(module, inspect.isclass):
+    for subpackage in recfactor._SUBPACKAGES:
+        module = importlib.import_module(f"recfactor.{subpackage}")
+        for name in module.__all__:
+            obj = getattr(module, name)
             if (
-                issubclass(cls, BaseEstimator)
-                and cls.__module__.startswith("recfactor.")
-                and not name.startswith("_")
-                and not inspect.isabstract(cls)
+                inspect.isclass(obj)
+                and issubclass(obj, BaseEstimator)
+                and not inspect.isabstract(obj)
             ):
-                found[name] = cls
+                found[name] = obj
     return sorted(found.items())

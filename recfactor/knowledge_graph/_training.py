@@ -1,0 +1,301 @@
+"""1-N training and filtered evaluation shared by every knowledge-graph scorer.
+
+A scorer (see ``_modules.py``) maps a batch of queries ``(entity, relation)`` to logits
+against every entity. Each triple ``(h, r, t)`` gives two queries: ``(h, r) -> t`` and, with
+the reciprocal relation ``r + n_relations``, ``(t, r + n_relations) -> h``; so one model
+predicts tails and heads alike.
+"""
+
+import contextlib
+import copy
+
+import numpy as np
+import scipy.sparse as sp
+
+import torch
+import torch.nn.functional as F
+
+# Largest number of floats a block of inference queries may hold (128 MiB of float32).
+_BLOCK_FLOATS = 2**25
+
+
+def reciprocal_queries(triples, n_relations):
+    """The two queries of each triple: tail queries first, then head queries.
+
+    Returns
+    -------
+    entities, relations, answers : ndarray of shape (2 * n_triples,)
+        Query ``i`` is ``(entities[i], relations[i], ?)`` and ``answers[i]`` completes it.
+    """
+    heads, relations, tails = triples.T
+    return (
+        np.concatenate([heads, tails]),
+        np.concatenate([relations, relations + n_relations]),
+        np.concatenate([tails, heads]),
+    )
+
+
+class QueryAnswers:
+    """The known answers of every distinct query of a set of triples.
+
+    Parameters
+    ----------
+    triples : ndarray of shape (n_triples, 3) of int64
+        Encoded ``(head, relation, tail)`` rows.
+    n_entities, n_relations : int
+        Sizes of the graph (``n_relations`` without reciprocals).
+
+    Attributes
+    ----------
+    entities, relations : ndarray of shape (n_queries,)
+        The distinct queries, sorted.
+    answers : scipy.sparse.csr_array of shape (n_queries, n_entities)
+        Ones at the known answers of each query.
+    """
+
+    def __init__(self, triples, n_entities, n_relations):
+        self._n_query_relations = 2 * n_relations
+        entities, relations, answers = reciprocal_queries(triples, n_relations)
+        self._keys, rows = np.unique(self._key(entities, relations), return_inverse=True)
+        self.entities = self._keys // self._n_query_relations
+        self.relations = self._keys % self._n_query_relations
+        matrix = sp.csr_array(
+            (np.ones(rows.size, dtype=np.float32), (rows, answers)),
+            shape=(self._keys.size, n_entities),
+        )
+        matrix.sum_duplicates()
+        matrix.data[:] = 1.0
+        self.answers = matrix
+
+    def _key(self, entities, relations):
+        return entities.astype(np.int64) * self._n_query_relations + relations
+
+    @property
+    def n_queries(self):
+        return self._keys.size
+
+    def rows(self, entities, relations):
+        """Row of each query in :attr:`answers`, -1 for a query with no known answer."""
+        keys = self._key(entities, relations)
+        positions = np.searchsorted(self._keys, keys).clip(max=self._keys.size - 1)
+        return np.where(self._keys[positions] == keys, positions, -1)
+
+    def answers_of(self, rows):
+        """The rows ``rows`` of :attr:`answers` as CSR, empty where a row is -1."""
+        selected = self.answers[np.maximum(rows, 0)].tocsr()
+        selected.data[np.repeat(rows < 0, np.diff(selected.indptr))] = 0
+        selected.eliminate_zeros()
+        return selected
+
+
+def filtered_rank_block(scores, true_ids, filter_rows):
+    """Realistic filtered ranks of a block of queries, computed where ``scores`` live.
+
+    Parameters
+    ----------
+    scores : Tensor of shape (n_queries, n_entities)
+    true_ids : Tensor of shape (n_queries,) of int64
+        The entity to rank; ``-1`` for an answer outside the vocabulary, ranked after every
+        candidate.
+    filter_rows : scipy.sparse.csr_array of shape (n_queries, n_entities)
+        Known answers of each query, left out of the candidates (the true one included: it
+        is the entity ranked, not a candidate).
+
+    Returns
+    -------
+    ranks : Tensor of shape (n_queries,) of float64
+        ``1 + better + tied / 2``: the mean of the optimistic and pessimistic ranks.
+    """
+    n_queries = scores.shape[0]
+    device = scores.device
+    known = true_ids >= 0
+    rows = torch.arange(n_queries, device=device)
+    true_scores = torch.where(
+        known, scores[rows, true_ids.clamp(min=0)], torch.tensor(-np.inf, device=device)
+    )
+    if torch.isnan(scores).any():
+        raise ValueError("The model's scores contain NaN; they cannot be ranked.")
+    filtered = torch.zeros(scores.shape, dtype=torch.bool, device=device)
+    filter_query = np.repeat(np.arange(n_queries), np.diff(filter_rows.indptr))
+    filtered[
+        torch.from_numpy(filter_query).to(device),
+        torch.from_numpy(filter_rows.indices.astype(np.int64)).to(device),
+    ] = True
+    filtered[rows[known], true_ids[known]] = True
+    candidates = ~filtered
+    better = ((scores > true_scores.unsqueeze(1)) & candidates).sum(dim=1)
+    tied = ((scores == true_scores.unsqueeze(1)) & candidates).sum(dim=1)
+    return 1.0 + better.double() + tied.double() / 2.0
+
+
+def block_size(n_entities, floats_per_query):
+    """Queries per inference block, so that a block holds at most ``_BLOCK_FLOATS`` floats."""
+    return max(1, _BLOCK_FLOATS // (n_entities + floats_per_query))
+
+
+def query_logits(scorer, entities, relations, *, block, device):
+    """Yield ``(start, logits)`` for consecutive blocks of queries, in evaluation mode."""
+    scorer.eval()
+    with torch.no_grad():
+        for start in range(0, len(entities), block):
+            stop = start + block
+            yield start, scorer(
+                torch.as_tensor(entities[start:stop], device=device),
+                torch.as_tensor(relations[start:stop], device=device),
+            )
+
+
+def filtered_ranks_of_triples(scorer, triples, known, *, n_relations, block, device):
+    """Realistic filtered ranks of both queries of each triple (tail queries, then head).
+
+    Parameters
+    ----------
+    scorer : nn.Module
+    triples : ndarray of shape (n_triples, 3) of int64
+        Encoded; ``-1`` marks an entity outside the vocabulary. A query about such an
+        entity, or whose answer is such an entity, ranks its answer after every candidate.
+    known : QueryAnswers
+        Answers to filter out; must hold every triple of ``triples`` that has no ``-1``.
+    n_relations : int
+    block : int
+        Queries scored at once.
+    device : torch.device
+
+    Returns
+    -------
+    ranks : ndarray of shape (2 * n_triples,) of float64
+    """
+    entities, relations, answers = reciprocal_queries(triples, n_relations)
+    unknown_query = entities < 0
+    # Entity 0 stands in for an unknown query entity: its scores are computed but its
+    # answer is marked unknown, so it ranks last whatever they are.
+    entities = np.where(unknown_query, 0, entities)
+    answers = np.where(unknown_query, -1, answers)
+    rows = np.where(unknown_query, -1, known.rows(entities, relations))
+    ranks = np.empty(entities.size)
+    for start, logits in query_logits(scorer, entities, relations, block=block, device=device):
+        stop = start + logits.shape[0]
+        true_ids = torch.as_tensor(answers[start:stop], device=logits.device)
+        ranks[start:stop] = filtered_rank_block(
+            logits, true_ids, known.answers_of(rows[start:stop])
+        ).cpu().numpy()
+    return ranks
+
+
+def _batches(order, batch_size):
+    """Consecutive batches of ``order``; a last batch of one query joins the one before,
+    since batch normalisation needs two samples."""
+    starts = np.arange(0, order.size, batch_size)
+    if starts.size > 1 and order.size - starts[-1] == 1:
+        starts = starts[:-1]
+    return np.split(order, starts[1:])
+
+
+@contextlib.contextmanager
+def seeded_torch(seed, device):
+    """Seed torch for the duration of the block, restoring the caller's RNG state after."""
+    if device.type == "cuda":
+        devices = [torch.cuda.current_device() if device.index is None else device.index]
+    else:
+        devices = []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+class TrainingHistory:
+    """What :func:`train_one_to_n` did: losses, validation scores and the epoch kept."""
+
+    def __init__(self):
+        self.losses = []
+        self.validation_scores = []
+        self.best_score = None
+        self.best_epoch = None
+
+
+def train_one_to_n(
+    scorer,
+    parameters,
+    queries,
+    *,
+    label_smoothing,
+    learning_rate,
+    decay_rate,
+    batch_size,
+    max_epochs,
+    eval_every,
+    patience,
+    validate,
+    rng,
+    device,
+    verbose,
+    description,
+):
+    """Train ``scorer`` with 1-N scoring and binary cross-entropy.
+
+    Each epoch visits the distinct queries in a random order, ``batch_size`` at a time;
+    the targets of a batch are its rows of ``queries.answers``, smoothed to
+    ``(1 - label_smoothing) * y + 1 / n_entities`` as in the TuckER authors' code (capped at
+    1: below ``label_smoothing = 1 / n_entities`` the positives' target would exceed 1,
+    where the loss has no minimum). Adam's learning rate decays by ``decay_rate`` after
+    each epoch.
+
+    With ``validate`` (a function of no argument returning the validation MRR), the
+    scorer is evaluated every ``eval_every`` epochs; training stops after ``patience``
+    evaluations without improvement and the best parameters are restored.
+
+    Returns
+    -------
+    history : TrainingHistory
+    """
+    from tqdm.auto import tqdm
+
+    optimizer = torch.optim.Adam(parameters, lr=learning_rate)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=decay_rate)
+    n_entities = queries.answers.shape[1]
+    history = TrainingHistory()
+    best_state = None
+    evaluations_without_improvement = 0
+    progress = tqdm(range(1, max_epochs + 1), desc=description, disable=not verbose)
+    for epoch in progress:
+        scorer.train()
+        epoch_loss = 0.0
+        for batch in _batches(rng.permutation(queries.n_queries), batch_size):
+            targets = torch.as_tensor(queries.answers[batch].toarray(), device=device)
+            targets = ((1.0 - label_smoothing) * targets + 1.0 / n_entities).clamp_(max=1.0)
+            logits = scorer(
+                torch.as_tensor(queries.entities[batch], device=device),
+                torch.as_tensor(queries.relations[batch], device=device),
+            )
+            loss = F.binary_cross_entropy_with_logits(logits, targets)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            epoch_loss += loss.item() * batch.size
+        scheduler.step()
+        epoch_loss /= queries.n_queries
+        if not np.isfinite(epoch_loss):
+            raise ValueError(
+                f"The training loss became {epoch_loss} at epoch {epoch}; lower learning_rate."
+            )
+        history.losses.append(epoch_loss)
+        postfix = {"loss": f"{epoch_loss:.4g}"}
+        if validate is not None and epoch % eval_every == 0:
+            score = validate()
+            history.validation_scores.append(score)
+            postfix["valid MRR"] = f"{score:.4f}"
+            if history.best_score is None or score > history.best_score:
+                history.best_score, history.best_epoch = score, epoch
+                best_state = copy.deepcopy(scorer.state_dict())
+                evaluations_without_improvement = 0
+            else:
+                evaluations_without_improvement += 1
+        progress.set_postfix(postfix)
+        if evaluations_without_improvement >= patience:
+            break
+    progress.close()
+    if best_state is None:
+        history.best_epoch = len(history.losses)
+    else:
+        scorer.load_state_dict(best_state)
+    return history

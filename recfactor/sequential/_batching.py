@@ -1,0 +1,97 @@
+"""NumPy side of the sequential models: padding, targets, masking and negative sampling.
+
+Token ids: 0 is padding, item ``i`` is token ``i + 1``, and the masked-item models use token
+``n_items + 1`` for [MASK]. Sequences are left-padded, so the most recent item of every
+history sits in the last column and a position index counts back from the present.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+PADDING = 0
+
+
+def left_pad(sequences, width, *, fill=PADDING, shift=0, dtype=np.int64):
+    """The last ``width`` values of each sequence, right-aligned in an array of ``fill``.
+
+    Parameters
+    ----------
+    sequences : list of ndarray
+        One 1-D array per row.
+    width : int
+        Number of columns; longer sequences keep their most recent ``width`` values.
+    fill : int, default=0
+        Value of the padding on the left.
+    shift : int, default=0
+        Added to every kept value (1 turns item ids into tokens).
+    dtype : dtype, default=int64
+
+    Returns
+    -------
+    padded : ndarray of shape (len(sequences), width)
+    lengths : ndarray of shape (len(sequences),) of int64
+        Number of kept (non-padding) values per row.
+    """
+    lengths = np.fromiter((min(len(s), width) for s in sequences), dtype=np.int64,
+                          count=len(sequences))
+    padded = np.full((len(sequences), width), fill, dtype=dtype)
+    if lengths.sum() == 0:
+        return padded, lengths
+    tails = np.concatenate([s[len(s) - n:] for s, n in zip(sequences, lengths)])
+    rows = np.repeat(np.arange(len(sequences)), lengths)
+    # Column of each kept value: its rank from the end of its row, counted from the right.
+    ends = np.cumsum(lengths)
+    from_end = np.repeat(ends, lengths) - np.arange(tails.size)
+    padded[rows, width - from_end] = tails + shift
+    return padded, lengths
+
+
+def seen_items(sequences, n_items):
+    """The items of each sequence as a binary CSR matrix of shape (n_sequences, n_items)."""
+    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    indices = (np.concatenate(sequences) if lengths.sum() else np.empty(0, dtype=np.int64))
+    seen = sp.csr_matrix((np.ones(indices.size, dtype=np.float32), indices, indptr),
+                         shape=(len(sequences), n_items))
+    seen.sum_duplicates()
+    seen.data[:] = 1
+    return seen
+
+
+def trim_padding(*arrays, lengths):
+    """Drop the leading columns that are padding in every row of a batch.
+
+    Left padding aligns histories on the right, so the columns kept are the last
+    ``max(lengths)``: position ``j`` of the trimmed batch is the same distance from the
+    present as in the full one, and positional parameters are indexed from the end.
+    """
+    width = max(int(lengths.max()), 1)
+    return tuple(a[:, -width:] for a in arrays)
+
+
+def mask_positions(valid, probability, rng):
+    """Positions to hide for masked-item training, at least one per non-empty row.
+
+    Each non-padding position is hidden with ``probability``; a row where none was drawn
+    hides its most recent item, so that every history contributes to the loss.
+
+    Parameters
+    ----------
+    valid : ndarray of bool of shape (n_rows, width)
+        Non-padding positions (left-padded rows).
+    probability : float
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    masked : ndarray of bool of shape (n_rows, width)
+    """
+    masked = (rng.random(valid.shape) < probability) & valid
+    empty = ~masked.any(axis=1) & valid[:, -1]
+    masked[empty, -1] = True
+    return masked
+
+
+def sample_negatives(rng, n_items, shape):
+    """Item ids drawn uniformly (with replacement) from the whole catalogue."""
+    return rng.integers(0, n_items, size=shape, dtype=np.int64)

@@ -1,0 +1,189 @@
+"""BERT4Rec: a bidirectional encoder of histories trained to fill in masked items."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval
+
+from ..utils import import_torch
+from ._base import _LOSS_CONSTRAINTS, _TransformerRecommender
+from ._batching import left_pad, mask_positions, trim_padding
+from ._sasrec import _PlainHistoriesMixin
+
+__all__ = ["BERT4Rec"]
+
+
+class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
+    """Masked-item transformer recommender (Sun et al., CIKM 2019).
+
+    Samples are user histories. In training, each item of a history is replaced by a
+    [MASK] token with probability ``mask_probability`` (a history where none was drawn masks
+    its most recent item), and the encoder predicts the hidden items from the rest of the
+    history, on both sides with ``attention="bidirectional"``. To recommend, a [MASK] is
+    appended after the history and its state scores every item by its dot product with the
+    item embeddings, the same table as the input's. The blocks are pre-LayerNorm, with a
+    feed-forward network of ``4 * embedding_dim`` GELU units.
+
+    ``attention="causal"`` keeps everything else equal but lets a position see only the past
+    (Wang et al., WSDM 2025, compare the two with the same training).
+
+    Parameters
+    ----------
+    mask_probability : float in (0, 1), default=0.2
+        Share of the items masked in training.
+    loss : {"ce", "sampled_ce", "gbce", "bce"}, default="ce"
+        Loss at the masked positions; see :class:`SASRec`.
+    n_negatives : int or "auto", default="auto"
+        See :class:`SASRec`.
+    gbce_t : float in [0, 1], default=0.75
+        See :class:`SASRec`.
+    attention : {"bidirectional", "causal"}, default="bidirectional"
+        Which positions a state sees.
+    positional : {"learned", "kernel", "none"}, default="learned"
+        See :class:`SASRec`.
+    barlow_twins_weight : float >= 0, default=0.0
+        Barlow Twins term over pairs of masked positions that hide the same item; see
+        :class:`SASRec`.
+    barlow_twins_lambda : float >= 0, default=5e-3
+    max_length : int >= 2, default=50
+        Positions the encoder reads: in training, the most recent ``max_length`` items; to
+        recommend, the most recent ``max_length - 1`` items and the [MASK].
+    embedding_dim, n_blocks, n_heads, dropout, learning_rate, batch_size : see SASRec
+        Defaults 64, 2, 1, 0.1, 1e-3 and 128.
+    max_epochs, patience, n_items, device, random_state, verbose : see SASRec
+        Defaults 100, 10, None, "auto", None and 0.
+
+    Attributes
+    ----------
+    n_items_ : int
+    network_ : torch.nn.Module
+    loss_curve_ : list of float
+    validation_scores_ : list of float or None
+    best_validation_score_ : float or None
+    n_iter_ : int
+        See :class:`SASRec`.
+
+    See Also
+    --------
+    SASRec : Trained to predict each next item.
+
+    Examples
+    --------
+    >>> from recfactor.datasets import make_sequences
+    >>> from recfactor.sequential import BERT4Rec
+    >>> histories = make_sequences(n_users=100, n_items=30, random_state=0)
+    >>> model = BERT4Rec(embedding_dim=16, max_length=20, max_epochs=5,
+    ...                  random_state=0).fit(histories)
+    >>> model.predict([[3, 7, 1], [12]]).shape
+    (2,)
+    """
+
+    _parameter_constraints = {
+        **_TransformerRecommender._parameter_constraints,
+        **_LOSS_CONSTRAINTS,
+        "mask_probability": [Interval(Real, 0, 1, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        *,
+        mask_probability=0.2,
+        loss="ce",
+        n_negatives="auto",
+        gbce_t=0.75,
+        attention="bidirectional",
+        positional="learned",
+        barlow_twins_weight=0.0,
+        barlow_twins_lambda=5e-3,
+        max_length=50,
+        embedding_dim=64,
+        n_blocks=2,
+        n_heads=1,
+        dropout=0.1,
+        learning_rate=1e-3,
+        batch_size=128,
+        max_epochs=100,
+        patience=10,
+        n_items=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.mask_probability = mask_probability
+        self.loss = loss
+        self.n_negatives = n_negatives
+        self.gbce_t = gbce_t
+        self.attention = attention
+        self.positional = positional
+        self.barlow_twins_weight = barlow_twins_weight
+        self.barlow_twins_lambda = barlow_twins_lambda
+        self.max_length = max_length
+        self.embedding_dim = embedding_dim
+        self.n_blocks = n_blocks
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.n_items = n_items
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, X_valid=None):
+        """Train the encoder to recover masked items of the histories.
+
+        Parameters
+        ----------
+        X : sequence of array-like of int
+            One history per user, item ids oldest first (a list of lists, an object array,
+            or a pandas Series of lists).
+        y : array-like of shape (n_samples,) of int, default=None
+            The next item of each history; it is appended to the history.
+        X_valid : sequence of array-like of int, default=None
+            Validation histories whose last item is the target, scored by NDCG@10 after
+            every epoch for early stopping.
+
+        Returns
+        -------
+        self : BERT4Rec
+        """
+        return self._fit(X, y, X_valid)
+
+    def _min_max_length(self):
+        return 2  # at least one item before the [MASK]
+
+    def _mask_token(self):
+        return self.n_items_ + 1
+
+    def _make_network(self, n_items):
+        from ._modules import NextItemNetwork
+
+        torch = import_torch()
+        return NextItemNetwork(
+            n_items, self.embedding_dim, n_extra_tokens=1, n_blocks=self.n_blocks,
+            n_heads=self.n_heads, dropout=self.dropout, max_length=self.max_length,
+            positional=self.positional, causal=self.attention == "causal",
+            ffn_hidden=4 * self.embedding_dim, activation=torch.nn.GELU,
+        )
+
+    def _training_arrays(self, histories):
+        tokens, lengths = left_pad(histories, self.max_length, shift=1)
+        return {"tokens": tokens, "lengths": lengths}
+
+    def _batch_loss(self, network, batch, rng, device):
+        torch = import_torch()
+        (tokens,) = trim_padding(batch["tokens"], lengths=batch["lengths"])
+        masked = mask_positions(tokens != 0, self.mask_probability, rng)
+        targets = np.where(masked, tokens - 1, -1)
+        inputs = np.where(masked, self._mask_token(), tokens)
+        states = network(torch.from_numpy(inputs).to(device))
+        targets = torch.from_numpy(targets).to(device)
+        return self._item_loss(network, states, targets, rng, self.loss)
+
+    def _inference_tokens(self, histories):
+        tokens, _ = left_pad(histories, self.max_length - 1, shift=1)
+        return np.hstack([tokens, np.full((tokens.shape[0], 1), self._mask_token())])

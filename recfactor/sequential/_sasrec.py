@@ -1,0 +1,257 @@
+"""SASRec: causal self-attention over a user's history, trained to predict each next item."""
+
+import numpy as np
+from sklearn.base import _fit_context
+
+from ..utils import check_sequences, import_torch
+from ._base import _LOSS_CONSTRAINTS, _TransformerRecommender
+from ._batching import left_pad, trim_padding
+
+__all__ = ["SASRec"]
+
+
+class _PlainHistoriesMixin:
+    """Samples are 1-D arrays of item ids, oldest first."""
+
+    def _check_histories(self, X, *, n_items=None, name="X"):
+        return check_sequences(X, n_items=n_items, name=name)
+
+    def _history_items(self, histories):
+        return histories
+
+    def _with_next_items(self, histories, y):
+        return [np.append(h, item) for h, item in zip(histories, y)]
+
+
+class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
+    """Self-attentive sequential recommendation (Kang & McAuley, ICDM 2018).
+
+    Samples are user histories. Each history is embedded (items, plus positions unless
+    ``positional`` says otherwise), passed through ``n_blocks`` transformer blocks
+    (pre-LayerNorm; self-attention and a point-wise feed-forward network, each with a
+    residual connection and dropout), and the state at position ``i`` scores every item by
+    its dot product with the item embeddings, the same table as the input's. Every position
+    is trained to predict the item that follows it.
+
+    With the defaults (full-softmax cross-entropy) this is SASRec+ (Klenitskiy & Vasilev,
+    RecSys 2023); ``loss="bce"`` with one negative is the original SASRec, and
+    ``loss="gbce"`` gSASRec (Petrov & Macdonald, RecSys 2023). ``barlow_twins_weight > 0``
+    adds the BT-SR term (Razvorotnev et al., 2025), and ``positional="kernel"`` the
+    position-aware kernel attention (Nabiev & Frolov, 2026).
+
+    Parameters
+    ----------
+    loss : {"ce", "sampled_ce", "gbce", "bce"}, default="ce"
+        ``"ce"``: softmax over every item, computed at non-padding positions only.
+        ``"sampled_ce"``: softmax over the target and ``n_negatives`` items drawn uniformly
+        for the whole batch. ``"gbce"``: ``-log(sigmoid(s+)^beta) - sum log(1 -
+        sigmoid(s-))`` over ``n_negatives`` uniform negatives, with ``beta = alpha (t (1 -
+        1/alpha) + 1/alpha)`` and ``alpha = n_negatives / (n_items - 1)``. ``"bce"``: the
+        same with ``beta = 1``. The negatives of ``"gbce"`` and ``"bce"`` are drawn for each
+        history and shared by its positions.
+    n_negatives : int or "auto", default="auto"
+        Negatives per position (``"bce"``, ``"gbce"``) or per batch (``"sampled_ce"``);
+        ``"auto"`` is 1, 128 and 256 respectively (at most ``n_items - 1``). Unused by
+        ``"ce"``.
+    gbce_t : float in [0, 1], default=0.75
+        Calibration ``t`` of gBCE: 0 is BCE, 1 fits the full softmax's probabilities.
+    attention : {"causal", "bidirectional"}, default="causal"
+        Which positions a state sees. With ``"bidirectional"`` a position would see its own
+        target, so only the most recent position of each history is trained (the one that
+        recommends); for a bidirectional encoder trained on every position use
+        :class:`BERT4Rec`.
+    positional : {"learned", "kernel", "none"}, default="learned"
+        ``"learned"``: an embedding per position (counted back from the most recent item)
+        added to the input. ``"kernel"``: no additive embedding; in each block the attention
+        logits become ``S0 L^T`` (``S0 = Q K^T / sqrt(d)``), where ``L`` is lower-triangular
+        Toeplitz, ``L[i, j] = g[i - j]`` for a learnable kernel ``g`` per block (``g[0] = 1``
+        before normalising ``g`` by its L2 norm), and the values ``A V`` for a learnable
+        lower-triangular ``A`` (near the identity, rows of unit norm) shared by the blocks.
+        ``"none"``: no positional information beyond the causal mask.
+    barlow_twins_weight : float >= 0, default=0.0
+        Weight ``alpha`` of the Barlow Twins term: ``L = L_item + alpha L_BT``, where
+        ``L_BT = sum_k (1 - C_kk)^2 + lambda sum_{k != l} C_kl^2`` and ``C`` is the
+        cross-correlation of batch-normalised pairs of in-batch states whose next item is
+        the same. 0 turns it off.
+    barlow_twins_lambda : float >= 0, default=5e-3
+        Weight ``lambda`` of the off-diagonal (redundancy) part of ``L_BT``.
+    max_length : int, default=50
+        Most recent items of a history that the model reads; older ones are dropped (in
+        ``fit`` and at prediction).
+    embedding_dim : int, default=64
+        Size of item embeddings and states; a multiple of ``n_heads``.
+    n_blocks : int, default=2
+        Transformer blocks.
+    n_heads : int, default=1
+        Attention heads per block.
+    dropout : float in [0, 1), default=0.1
+        Dropout of the embeddings, attention weights and sub-layer outputs.
+    learning_rate : float, default=1e-3
+        Step size of Adam (betas 0.9, 0.98).
+    batch_size : int, default=128
+        Histories per gradient step.
+    max_epochs : int, default=100
+        Passes over the training histories.
+    patience : int or None, default=10
+        With ``X_valid``, stop after this many epochs without a better validation NDCG@10;
+        the weights of the best epoch are kept. ``None``: train ``max_epochs`` epochs (still
+        keeping the best epoch's weights when ``X_valid`` is given).
+    n_items : int or None, default=None
+        Size of the catalogue (ids ``0`` to ``n_items - 1``). ``None``: one more than the
+        largest id in ``fit``'s ``X`` and ``y``. Give it when validation or test histories
+        may hold items absent from the training ones.
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the initialisation, dropout, shuffling and negative sampling; the global
+        NumPy and torch random states are left untouched. On the CPU, the same seed gives
+        the same model.
+    verbose : int, default=0
+        Show a progress bar over epochs (loss, validation NDCG@10) when > 0.
+
+    Attributes
+    ----------
+    n_items_ : int
+        Size of the catalogue.
+    network_ : torch.nn.Module
+        The trained network (on the CPU after unpickling).
+    loss_curve_ : list of float
+        Mean training loss of each epoch.
+    validation_scores_ : list of float or None
+        Validation NDCG@10 after each epoch, when ``X_valid`` was given.
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``.
+    n_iter_ : int
+        Epochs run.
+
+    See Also
+    --------
+    BERT4Rec : Bidirectional encoder trained by masked-item prediction.
+    PNFRec : Separate encoders for liked and disliked items.
+
+    Notes
+    -----
+    Histories are left-padded to the longest in each batch (at most ``max_length``), and the
+    loss is computed at non-padding positions only. A history longer than ``max_length + 1``
+    contributes its most recent ``max_length`` predictions per epoch. Requires PyTorch.
+
+    Examples
+    --------
+    >>> from recfactor.datasets import make_sequences
+    >>> from recfactor.sequential import SASRec
+    >>> histories = make_sequences(n_users=100, n_items=30, random_state=0)
+    >>> model = SASRec(embedding_dim=16, max_length=20, max_epochs=5,
+    ...                random_state=0).fit(histories)
+    >>> model.recommend([[3, 7, 1], [12]], k=3).shape
+    (2, 3)
+    >>> model.transform([[3, 7, 1]]).shape
+    (1, 16)
+    """
+
+    _parameter_constraints = {
+        **_TransformerRecommender._parameter_constraints,
+        **_LOSS_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        *,
+        loss="ce",
+        n_negatives="auto",
+        gbce_t=0.75,
+        attention="causal",
+        positional="learned",
+        barlow_twins_weight=0.0,
+        barlow_twins_lambda=5e-3,
+        max_length=50,
+        embedding_dim=64,
+        n_blocks=2,
+        n_heads=1,
+        dropout=0.1,
+        learning_rate=1e-3,
+        batch_size=128,
+        max_epochs=100,
+        patience=10,
+        n_items=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.loss = loss
+        self.n_negatives = n_negatives
+        self.gbce_t = gbce_t
+        self.attention = attention
+        self.positional = positional
+        self.barlow_twins_weight = barlow_twins_weight
+        self.barlow_twins_lambda = barlow_twins_lambda
+        self.max_length = max_length
+        self.embedding_dim = embedding_dim
+        self.n_blocks = n_blocks
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.n_items = n_items
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, X_valid=None):
+        """Train the network to predict each next item of the histories.
+
+        Parameters
+        ----------
+        X : sequence of array-like of int
+            One history per user, item ids oldest first (a list of lists, an object array,
+            or a pandas Series of lists). Histories of one item have nothing to predict and
+            are skipped (unless ``y`` extends them).
+        y : array-like of shape (n_samples,) of int, default=None
+            The next item of each history; it is appended to the history.
+        X_valid : sequence of array-like of int, default=None
+            Validation histories whose last item is the target: the model is scored by
+            NDCG@10 after every epoch (as :meth:`score` does), for early stopping.
+
+        Returns
+        -------
+        self : SASRec
+        """
+        return self._fit(X, y, X_valid)
+
+    def _make_network(self, n_items):
+        from ._modules import NextItemNetwork
+
+        torch = import_torch()
+        return NextItemNetwork(
+            n_items, self.embedding_dim, n_blocks=self.n_blocks, n_heads=self.n_heads,
+            dropout=self.dropout, max_length=self.max_length, positional=self.positional,
+            causal=self.attention == "causal", ffn_hidden=self.embedding_dim,
+            activation=torch.nn.ReLU,
+        )
+
+    def _training_arrays(self, histories):
+        trainable = [h for h in histories if h.size > 1]
+        if not trainable:
+            raise ValueError("SASRec needs at least one history of two or more items: each "
+                             "item is predicted from the ones before it.")
+        tokens, lengths = left_pad([h[:-1] for h in trainable], self.max_length, shift=1)
+        targets, _ = left_pad([h[1:] for h in trainable], self.max_length, fill=-1)
+        return {"tokens": tokens, "targets": targets, "lengths": lengths}
+
+    def _batch_loss(self, network, batch, rng, device):
+        torch = import_torch()
+        tokens, targets = trim_padding(batch["tokens"], batch["targets"],
+                                       lengths=batch["lengths"])
+        if self.attention == "bidirectional":
+            # Only the last position does not see its target among its inputs.
+            last = np.full_like(targets, -1)
+            last[:, -1] = targets[:, -1]
+            targets = last
+        states = network(torch.from_numpy(np.ascontiguousarray(tokens)).to(device))
+        targets = torch.from_numpy(np.ascontiguousarray(targets)).to(device)
+        return self._item_loss(network, states, targets, rng, self.loss)
+
+    def _inference_tokens(self, histories):
+        return left_pad(histories, self.max_length, shift=1)[0]

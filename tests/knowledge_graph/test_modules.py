@@ -1,0 +1,155 @@
+"""The interactions against naive per-triple references, and the Lorentz identity of x_H."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+tl = pytest.importorskip("tensorly")
+
+from recfactor.knowledge_graph._modules import (  # noqa: E402
+    EmbeddingScorer,
+    FrozenBasePlusCorrection,
+    LorentzInteraction,
+    TuckERInteraction,
+    lift_to_hyperboloid,
+    module_on_cpu,
+)
+
+
+def _randomise_batch_norms(module, generator):
+    """Batch norms with random running statistics and affine parameters, so that evaluation
+    mode is a non-trivial affine map the references must reproduce."""
+    for norm in module.modules():
+        if isinstance(norm, torch.nn.BatchNorm1d):
+            size = norm.num_features
+            norm.running_mean.copy_(torch.randn(size, generator=generator, dtype=torch.float64))
+            norm.running_var.copy_(torch.rand(size, generator=generator, dtype=torch.float64) + 0.5)
+            with torch.no_grad():
+                norm.weight.copy_(torch.randn(size, generator=generator, dtype=torch.float64))
+                norm.bias.copy_(torch.randn(size, generator=generator, dtype=torch.float64))
+    return module.eval()
+
+
+def _normalised(norm, x):
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    return (x - norm.running_mean) * scale + norm.bias
+
+
+def _lorentz(a, b):
+    return -a[0] * b[0] + a[1:] @ b[1:]
+
+
+def _edge(a, b):
+    """Squared Lorentz length of the edge from a to b."""
+    return _lorentz(a - b, a - b)
+
+
+def _naive_hyperbolic_term(u, t, v, c):
+    """x_H of one triple from its Lorentz geometry: N from squared edge lengths."""
+    U, T, V = (torch.cat([lift_to_hyperboloid(x, c).reshape(1), x]) for x in (u, t, v))
+    origin = torch.zeros_like(U)
+    origin[0] = 1.0
+    numerator = 0.5 * (
+        _edge(U, T) + _edge(V, origin) - _edge(U, V) - _edge(T, V) - _edge(U, origin)
+        - _edge(T, origin)
+    ) + (c - 1) / 2
+    return numerator / (U[0] * T[0] + U[0] * V[0] + T[0] * V[0])
+
+
+@pytest.mark.parametrize("curvature", [0.3, 1.0, 1.3, 4.0])
+def test_batched_hyperbolic_term_equals_its_lorentz_geometry(curvature):
+    generator = torch.Generator().manual_seed(0)
+    dim, n_queries, n_entities = 5, 7, 11
+    interaction = LorentzInteraction(dim, curvature, 0.3, 0.3).double()
+    _randomise_batch_norms(interaction, generator)
+    subjects = torch.randn(n_queries, dim, generator=generator, dtype=torch.float64)
+    relations = torch.randn(n_queries, dim, generator=generator, dtype=torch.float64)
+    candidates = 2 * torch.randn(n_entities, dim, generator=generator, dtype=torch.float64)
+
+    with torch.no_grad():
+        batched = interaction(subjects, relations, candidates)
+        u = _normalised(interaction.subject_norm, subjects)
+        t = _normalised(interaction.relation_norm, relations)
+        naive = torch.tensor(
+            [
+                [
+                    _naive_hyperbolic_term(u[q], t[q], candidates[e], curvature)
+                    for e in range(n_entities)
+                ]
+                for q in range(n_queries)
+            ],
+            dtype=torch.float64,
+        )
+    torch.testing.assert_close(batched, naive)
+
+
+def test_lifted_points_lie_on_the_hyperboloid():
+    x = torch.randn(20, 4, dtype=torch.float64)
+    x0 = lift_to_hyperboloid(x, 1.3)
+    expected = torch.full((20,), -1.3, dtype=torch.float64)
+    torch.testing.assert_close(-x0**2 + (x**2).sum(dim=1), expected)
+
+
+def test_tucker_scores_equal_a_per_triple_einsum():
+    generator = torch.Generator().manual_seed(1)
+    entity_dim, relation_dim, n_queries, n_entities = 4, 3, 6, 9
+    interaction = TuckERInteraction(entity_dim, relation_dim, 0.3, 0.4, 0.5).double()
+    _randomise_batch_norms(interaction, generator)
+    subjects = torch.randn(n_queries, entity_dim, generator=generator, dtype=torch.float64)
+    relations = torch.randn(n_queries, relation_dim, generator=generator, dtype=torch.float64)
+    candidates = torch.randn(n_entities, entity_dim, generator=generator, dtype=torch.float64)
+    backend = tl.get_backend()
+
+    with torch.no_grad():
+        batched = interaction(subjects, relations, candidates)
+        naive = torch.empty(n_queries, n_entities, dtype=torch.float64)
+        for q in range(n_queries):
+            subject = _normalised(interaction.input_norm, subjects[q])
+            hidden = torch.einsum("i,ijk,j->k", relations[q], interaction.core, subject)
+            hidden = _normalised(interaction.hidden_norm, hidden)
+            for e in range(n_entities):
+                naive[q, e] = hidden @ candidates[e]
+
+    assert tl.get_backend() == backend, "the global tensorly backend changed"
+    torch.testing.assert_close(batched, naive)
+
+
+def test_tucker_core_starts_uniform_in_minus_one_one():
+    core = TuckERInteraction(6, 5, 0.0, 0.0, 0.0).core
+    assert core.shape == (5, 6, 6)
+    assert -1 <= core.min() < -0.9 and 0.9 < core.max() <= 1
+
+
+def test_embedding_scorer_scores_every_entity():
+    scorer = EmbeddingScorer(10, 4, 3, 2, TuckERInteraction(3, 2, 0.0, 0.0, 0.0)).eval()
+    logits = scorer(torch.tensor([0, 9]), torch.tensor([3, 1]))
+    assert logits.shape == (2, 10)
+    expected = scorer.interaction(
+        scorer.entity_embeddings.weight[[0, 9]],
+        scorer.relation_embeddings.weight[[3, 1]],
+        scorer.entity_embeddings.weight,
+    )
+    torch.testing.assert_close(logits, expected)
+
+
+def test_frozen_base_stays_in_evaluation_mode_and_gets_no_gradient():
+    base = EmbeddingScorer(10, 4, 3, 2, TuckERInteraction(3, 2, 0.5, 0.5, 0.5))
+    correction = EmbeddingScorer(10, 4, 2, 2, LorentzInteraction(2, 1.3, 0.1, 0.1))
+    before = {name: value.clone() for name, value in base.state_dict().items()}
+    scorer = FrozenBasePlusCorrection(base, correction).train()
+    assert not base.training and correction.training
+
+    logits = scorer(torch.tensor([0, 1, 2]), torch.tensor([0, 1, 3]))
+    logits.sum().backward()
+
+    assert all(p.grad is None for p in base.parameters())
+    assert all(p.grad is not None for p in correction.parameters())
+    for name, value in base.state_dict().items():  # batch-norm statistics too
+        torch.testing.assert_close(value, before[name])
+    query = torch.tensor([4]), torch.tensor([2])
+    scorer.eval()
+    torch.testing.assert_close(scorer(*query), base(*query) + correction(*query))
+
+
+def test_module_on_cpu_returns_a_cpu_module_as_is():
+    module = torch.nn.Linear(2, 2)
+    assert module_on_cpu(module) is module

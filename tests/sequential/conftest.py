@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from recfactor.datasets import make_sequences
+from recfactor.metrics import make_ranking_scorer, top_k
+from recfactor.sequential._batching import seen_items
+
+torch = pytest.importorskip("torch")
+
+N_ITEMS = 40
+
+# Small and fast: a few hundred gradient steps on a 40-item catalogue.
+FAST = dict(embedding_dim=16, max_length=20, max_epochs=8, batch_size=32,
+            learning_rate=2e-2, device="cpu", random_state=0)
+
+
+@pytest.fixture(scope="session")
+def fast():
+    """Keyword arguments of a small model that trains in well under a second."""
+    return dict(FAST)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny models run fastest on one thread, above all on a loaded machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def histories():
+    """Markov-chain histories: 240 to train on, 60 held-out users to test on."""
+    sequences = make_sequences(n_users=300, n_items=N_ITEMS, random_state=0)
+    return sequences[:240], sequences[240:]
+
+
+class MostPopular:
+    """Next-item baseline: the items most frequent in training, seen ones excluded."""
+
+    def __init__(self, train):
+        self.counts = np.bincount(np.concatenate(train), minlength=N_ITEMS).astype(float)
+
+    def recommend(self, X, k=10):
+        return top_k(np.tile(self.counts, (len(X), 1)), k, exclude=seen_items(X, N_ITEMS))
+
+
+@pytest.fixture(scope="session")
+def popularity_score(histories):
+    train, test = histories
+    return make_ranking_scorer("ndcg", 10, protocol="next-item")(MostPopular(train), test)

@@ -1,0 +1,36 @@
+import numpy as np
+
+from recfactor.sequential._batching import left_pad, mask_positions, seen_items, trim_padding
+
+
+def test_left_pad_matches_a_loop():
+    rng = np.random.default_rng(0)
+    sequences = [rng.integers(0, 9, size=n) for n in (0, 1, 4, 7, 3)]
+    padded, lengths = left_pad(sequences, 5, fill=-1, shift=1)
+    expected = np.full((5, 5), -1)
+    for row, s in enumerate(sequences):
+        tail = s[-5:] + 1
+        expected[row, 5 - tail.size:] = tail
+    np.testing.assert_array_equal(padded, expected)
+    np.testing.assert_array_equal(lengths, [0, 1, 4, 5, 3])
+    empty, _ = left_pad([np.empty(0, np.int64)], 2)
+    np.testing.assert_array_equal(empty, [[0, 0]])
+
+
+def test_trim_padding_keeps_the_most_recent_columns():
+    tokens = np.array([[0, 0, 1, 2], [0, 0, 0, 3]])
+    (trimmed,) = trim_padding(tokens, lengths=np.array([2, 1]))
+    np.testing.assert_array_equal(trimmed, [[1, 2], [0, 3]])
+
+
+def test_mask_positions_masks_valid_positions_and_at_least_one_per_row():
+    valid = np.array([[False, True, True, True]] * 200)
+    masked = mask_positions(valid, 0.2, np.random.default_rng(0))
+    assert not masked[:, 0].any()
+    assert masked.any(axis=1).all()
+    assert 0.15 < masked[:, 1:3].mean() < 0.25
+
+
+def test_seen_items():
+    seen = seen_items([np.array([2, 0, 2]), np.array([], dtype=np.int64)], 4)
+    np.testing.assert_array_equal(seen.toarray(), [[1, 0, 1, 0], [0, 0, 0, 0]])

@@ -1,0 +1,65 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from recfactor.sequential import BERT4Rec
+
+
+@pytest.fixture(scope="module")
+def fitted(histories, fast):
+    # Masked training judges fewer positions per step than SASRec: it needs more epochs.
+    return BERT4Rec(mask_probability=0.4,
+                    **{**fast, "max_epochs": 40, "learning_rate": 1e-2}).fit(histories[0])
+
+
+def test_learns_the_planted_transitions(fitted, histories, popularity_score):
+    assert fitted.score(histories[1]) > popularity_score
+
+
+def test_recommends_after_a_mask_token(fitted):
+    tokens = fitted._inference_tokens([np.array([4, 7])])
+    np.testing.assert_array_equal(tokens[0, -3:], [5, 8, fitted.n_items_ + 1])
+    assert tokens.shape == (1, fitted.max_length)
+    assert (tokens[0, :-3] == 0).all()
+
+
+def test_unseen_users_pickle_and_unknown_items(fitted, histories):
+    new_users = [[1, 2, 3], [39]]
+    recommended = fitted.recommend(new_users, k=4)
+    assert not set(recommended[0]) & {1, 2, 3}
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.recommend(new_users, k=4), recommended)
+    with pytest.raises(ValueError, match="catalogue has 40 items"):
+        fitted.predict([[3, 41]])
+
+
+def test_bidirectional_sees_both_sides_and_causal_does_not(histories, fast):
+    history = np.array([3, 9, 4, 17]) + 1
+    changed = np.array([3, 9, 4, 18]) + 1
+    for attention, sees_future in [("bidirectional", True), ("causal", False)]:
+        model = BERT4Rec(attention=attention, **{**fast, "max_epochs": 1}).fit(histories[0])
+        with torch.no_grad():
+            states = model.network_(torch.from_numpy(np.vstack([history, changed])))
+        assert torch.allclose(states[0, 0], states[1, 0]) != sees_future
+
+
+@pytest.mark.parametrize("loss", ["ce", "sampled_ce", "bce"])
+def test_losses_decrease(histories, fast, loss):
+    model = BERT4Rec(loss=loss, mask_probability=0.4,
+                     **{**fast, "max_epochs": 4}).fit(histories[0])
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+
+
+def test_same_seed_same_model(histories, fast):
+    first = BERT4Rec(**{**fast, "max_epochs": 2}).fit(histories[0])
+    second = BERT4Rec(**{**fast, "max_epochs": 2}).fit(histories[0])
+    assert first.loss_curve_ == second.loss_curve_
+
+
+@pytest.mark.parametrize("params, match", [({"max_length": 1}, "at least 2"),
+                                           ({"mask_probability": 1.0}, "mask_probability")])
+def test_bad_hyper_parameters_raise(histories, fast, params, match):
+    with pytest.raises(ValueError, match=match):
+        BERT4Rec(**{**fast, **params}).fit(histories[0])

@@ -1,0 +1,66 @@
+import numpy as np
+import torch
+
+from recfactor.sequential._modules import (
+    PositionalKernel,
+    SequenceEncoder,
+    ValueMixer,
+    attention_mask,
+)
+
+
+def test_positional_kernel_is_lower_triangular_toeplitz():
+    torch.manual_seed(0)
+    kernel = PositionalKernel(max_length=6)
+    raw = torch.cat([kernel.head, kernel.lags])
+    assert raw[0] == 1.0  # g0 = 1 before normalisation; the rest starts small
+    assert kernel.lags.abs().max() < 0.1
+    g = kernel.kernel()
+    torch.testing.assert_close(g, raw / raw.norm())
+    L = kernel(5).detach()
+    assert torch.equal(L, L.tril())
+    for i in range(5):
+        for j in range(i + 1):
+            assert L[i, j] == g[i - j]
+
+
+def test_value_mixer_starts_near_identity_with_unit_rows():
+    torch.manual_seed(0)
+    mixer = ValueMixer(max_length=6)
+    A = mixer(6).detach()
+    assert torch.equal(A, A.tril())
+    torch.testing.assert_close(A.norm(dim=1), torch.ones(6))
+    torch.testing.assert_close(A, torch.eye(6), atol=0.05, rtol=0)
+    # A batch of 4 columns uses the last 4 rows and columns of the same matrix.
+    assert torch.equal(mixer(4).detach(), A[-4:, -4:])
+
+
+def test_attention_mask():
+    valid = torch.tensor([[False, True, True]])
+    causal = attention_mask(valid, causal=True)[0, 0]
+    expected = torch.tensor([[True, False, False], [False, True, False], [False, True, True]])
+    assert torch.equal(causal, expected)
+    bidirectional = attention_mask(valid, causal=False)[0, 0]
+    assert torch.equal(bidirectional[1:], torch.tensor([[False, True, True]] * 2))
+
+
+def test_kernel_encoder_never_looks_ahead_and_ignores_padding():
+    torch.manual_seed(0)
+    encoder = SequenceEncoder(8, n_blocks=2, n_heads=2, dropout=0.0, max_length=6,
+                              positional="kernel", causal=True, ffn_hidden=8,
+                              activation=torch.nn.ReLU).eval()
+    x = torch.randn(1, 6, 8)
+    valid = torch.tensor([[False, False, True, True, True, True]])
+    changed = x.clone()
+    changed[0, -1] = torch.randn(8)
+    with torch.no_grad():
+        states, changed_states = encoder(x, valid), encoder(changed, valid)
+        # The padding's content and the padded width do not matter.
+        noisy = x.clone()
+        noisy[0, :2] = torch.randn(2, 8)
+        trimmed = encoder(x[:, 2:], valid[:, 2:])
+    torch.testing.assert_close(states[0, 2:-1], changed_states[0, 2:-1])
+    assert not torch.allclose(states[0, -1], changed_states[0, -1])
+    with torch.no_grad():
+        torch.testing.assert_close(encoder(noisy, valid)[0, 2:], states[0, 2:])
+    np.testing.assert_allclose(trimmed[0].numpy(), states[0, 2:].numpy(), atol=1e-5)

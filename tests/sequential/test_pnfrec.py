@@ -1,0 +1,75 @@
+import pickle
+
+import numpy as np
+import pytest
+
+from recfactor.sequential import PNFRec
+
+
+@pytest.fixture(scope="session")
+def rated(histories):
+    """The Markov histories with a 1 (disliked) on 20 % of the interactions, 5 elsewhere."""
+    rng = np.random.default_rng(0)
+    train, test = histories
+    return tuple([np.column_stack([s, np.where(rng.random(s.size) < 0.2, 1, 5)]) for s in part]
+                 for part in (train, test))
+
+
+@pytest.fixture(scope="module")
+def fitted(rated, fast):
+    return PNFRec(**fast).fit(rated[0])
+
+
+def test_learns_the_next_liked_item(fitted, rated, popularity_score):
+    assert fitted.score(rated[1]) > popularity_score
+
+
+def test_score_hides_the_last_liked_interaction(fitted):
+    history = np.array([[3, 5], [9, 5], [4, 1]])
+    hidden = fitted.score([history])
+    assert hidden == fitted.score([history[:1]], y=[9])
+
+
+def test_only_liked_items_are_read_but_all_rated_items_are_excluded(fitted):
+    with_dislikes = np.array([[3, 5], [9, 1], [4, 5], [12, 2]])
+    liked_only = np.array([[3, 5], [4, 5]])
+    np.testing.assert_array_equal(fitted.transform([with_dislikes]),
+                                  fitted.transform([liked_only]))
+    recommended = fitted.recommend([with_dislikes], k=36)
+    assert not set(recommended[0]) & {3, 9, 4, 12}
+
+
+def test_every_term_trains(rated, fast):
+    for params in ({"negative_weight": 0.0, "contrastive_weight": 0.0},
+                   {"barlow_twins_weight": 0.1, "positional": "kernel"}):
+        model = PNFRec(**{**fast, "max_epochs": 4, **params}).fit(rated[0])
+        assert model.loss_curve_[-1] < 0.9 * model.loss_curve_[0]
+
+
+def test_pickle_unseen_users_and_early_stopping(rated, fast):
+    model = PNFRec(patience=1, **{**fast, "max_epochs": 3}).fit(rated[0], X_valid=rated[1])
+    assert len(model.validation_scores_) == model.n_iter_
+    restored = pickle.loads(pickle.dumps(model))
+    new_user = [[(5, 4.5), (6, 2.0)]]
+    np.testing.assert_array_equal(restored.recommend(new_user), model.recommend(new_user))
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        ([[1, 2, 3]], ValueError, "shape \\(n_interactions, 2\\); got shape \\(3,\\)"),
+        ([[(1, 5), (2.5, 4)]], ValueError, "invalid item id 2.5 in row 1"),
+        ([[(1, 5), (-1, 4)]], ValueError, "invalid item id -1"),
+        ([[(1, 5), (2, np.nan)]], ValueError, "NaN"),
+        ([[(1, "a")]], TypeError, "numeric"),
+        ([[(1, 1), (2, 2)]], ValueError, "two or more liked interactions"),
+    ],
+)
+def test_bad_histories_raise(fast, X, error, match):
+    with pytest.raises(error, match=match):
+        PNFRec(**fast).fit(X)
+
+
+def test_unknown_items_raise(fitted):
+    with pytest.raises(ValueError, match="invalid item id 40 in row 0.*catalogue has 40"):
+        fitted.recommend([[(40, 5)]])

@@ -11,6 +11,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "numpydoc",
+    "matplotlib.sphinxext.plot_directive",
     "sphinx_gallery.gen_gallery",
 ]
 
@@ -19,6 +20,9 @@ autodoc_default_options = {"inherited-members": False}
 numpydoc_show_class_members = False
 templates_path = []
 exclude_patterns = ["_build", "generated/*.examples"]
+plot_include_source = False
+plot_html_show_source_link = False
+plot_html_show_formats = False
 html_theme = "pydata_sphinx_theme"
 
 sphinx_gallery_conf = {

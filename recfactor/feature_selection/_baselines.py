@@ -20,11 +20,12 @@ class RandomSelector(_RankingSelector):
 
     Attributes
     ----------
-    ranking_ : ndarray of shape (n_features_in_,)
+    ranking_ : ndarray of shape (n_features,)
         A random order of all the features.
     n_features_ : int
         Number of features kept.
     n_features_in_ : int
+        Number of features seen in ``fit``.
 
     Examples
     --------
@@ -63,13 +64,14 @@ class FeatureFrequencySelector(_RankingSelector):
 
     Attributes
     ----------
-    ranking_ : ndarray of shape (n_features_in_,)
+    ranking_ : ndarray of shape (n_features,)
         All features by decreasing frequency (increasing with ``rarest=True``); ties by
         increasing index.
-    frequencies_ : ndarray of shape (n_features_in_,)
+    frequencies_ : ndarray of shape (n_features,)
         Number of samples with a non-zero value of each feature.
     n_features_ : int
     n_features_in_ : int
+        Number of features seen in ``fit``.
 
     Examples
     --------

@@ -62,14 +62,15 @@ class MaxVolSelector(_MaxVolRanking):
 
     Attributes
     ----------
-    ranking_ : ndarray of shape (n_features_,)
+    ranking_ : ndarray of shape (n_features_kept,)
         Features in the order maxvol chose them; ``ranking_[:m]`` is the selection of ``m``
         features for any ``m`` from ``rank`` up to ``n_features_``.
-    components_ : ndarray of shape (rank, n_features_in_)
+    components_ : ndarray of shape (rank, n_features)
         The feature embedding: right singular vectors of ``X``.
     n_features_ : int
         Number of features kept.
     n_features_in_ : int
+        Number of features seen in ``fit``.
 
     Examples
     --------
@@ -130,17 +131,18 @@ class CollaborativeMaxVolSelector(_MaxVolRanking):
 
     Attributes
     ----------
-    ranking_ : ndarray of shape (n_features_,)
+    ranking_ : ndarray of shape (n_features_kept,)
         Features in the order maxvol chose them; ``ranking_[:m]`` is the selection of ``m``
         features for any ``m`` from ``rank`` up to ``n_features_``, so one fit with the
         largest budget serves every smaller one down to ``rank``. A budget below ``rank``
         is selected by square maxvol on the leading ``n_features_to_select`` dimensions of
         the embedding.
-    components_ : ndarray of shape (rank, n_features_in_)
+    components_ : ndarray of shape (rank, n_features)
         The feature embedding: right singular vectors of ``L^T F``.
     n_features_ : int
         Number of features kept.
     n_features_in_ : int
+        Number of features seen in ``fit``.
 
     Examples
     --------

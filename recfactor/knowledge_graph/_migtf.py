@@ -195,9 +195,11 @@ class MIGTF(_KnowledgeGraphModel):
             interaction = LorentzInteraction(
                 self.hyperbolic_dim, self.curvature, self.input_dropout, self.hidden_dropout
             )
+            # Points near the origin make x_H about the same for every candidate, so training
+            # starts from the base's ranking instead of adding noise to it.
             self.module_ = EmbeddingScorer(
                 self._n_entities, 2 * self._n_relations, self.hyperbolic_dim,
-                self.hyperbolic_dim, interaction,
+                self.hyperbolic_dim, interaction, init_std=1e-4,
             ).to(device)
             scorer = FrozenBasePlusCorrection(self.base_.module_, self.module_).to(device)
             # Adam without decay, on the hyperbolic term only.

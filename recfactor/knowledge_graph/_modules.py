@@ -128,7 +128,7 @@ class LorentzInteraction(nn.Module):
 
 
 class EmbeddingScorer(nn.Module):
-    """Entity and relation embeddings (Xavier normal) and the interaction that scores them.
+    """Entity and relation embeddings and the interaction that scores them.
 
     Parameters
     ----------
@@ -138,14 +138,21 @@ class EmbeddingScorer(nn.Module):
     entity_dim, relation_dim : int
     interaction : nn.Module
         Called as ``interaction(subjects, relations, candidates)`` on embeddings.
+    init_std : float, default=None
+        Standard deviation of a normal initialisation of the embeddings; None is Xavier
+        normal.
     """
 
-    def __init__(self, n_entities, n_relations, entity_dim, relation_dim, interaction):
+    def __init__(self, n_entities, n_relations, entity_dim, relation_dim, interaction,
+                 init_std=None):
         super().__init__()
         self.entity_embeddings = nn.Embedding(n_entities, entity_dim)
         self.relation_embeddings = nn.Embedding(n_relations, relation_dim)
-        nn.init.xavier_normal_(self.entity_embeddings.weight)
-        nn.init.xavier_normal_(self.relation_embeddings.weight)
+        for embeddings in (self.entity_embeddings, self.relation_embeddings):
+            if init_std is None:
+                nn.init.xavier_normal_(embeddings.weight)
+            else:
+                nn.init.normal_(embeddings.weight, std=init_std)
         self.interaction = interaction
 
     def forward(self, entities, relations):

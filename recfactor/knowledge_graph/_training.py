@@ -191,6 +191,31 @@ def _batches(order, batch_size):
     return np.split(order, starts[1:])
 
 
+def smoothed_one_to_n_bce(logits, answers, label_smoothing):
+    """Mean binary cross-entropy of 1-N logits against label-smoothed targets.
+
+    The targets ``(1 - label_smoothing) * y + 1 / n_entities`` (capped at 1) are ``a y + b``,
+    so the loss ``mean(softplus(x) - t x)`` is ``mean(softplus(x)) - (a sum_{y=1} x +
+    b sum x) / size``: the dense target matrix is never built.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n_queries, n_entities)
+    answers : scipy.sparse.csr_array of shape (n_queries, n_entities)
+        Ones at the known answers.
+    label_smoothing : float
+    """
+    n_entities = logits.shape[1]
+    floor = 1.0 / n_entities
+    positive_weight = min(1.0, 1.0 - label_smoothing + floor) - floor
+    rows = np.repeat(np.arange(answers.shape[0]), np.diff(answers.indptr))
+    columns = answers.indices.astype(np.int64)
+    positives = logits[torch.from_numpy(rows).to(logits.device),
+                       torch.from_numpy(columns).to(logits.device)]
+    weighted = positive_weight * positives.sum() + floor * logits.sum()
+    return F.softplus(logits).mean() - weighted / logits.numel()
+
+
 @contextlib.contextmanager
 def seeded_torch(seed, device):
     """Seed torch for the duration of the block, restoring the caller's RNG state after."""
@@ -237,8 +262,8 @@ def train_one_to_n(
     the targets of a batch are its rows of ``queries.answers``, smoothed to
     ``(1 - label_smoothing) * y + 1 / n_entities`` as in the TuckER authors' code (capped at
     1: below ``label_smoothing = 1 / n_entities`` the positives' target would exceed 1,
-    where the loss has no minimum). Adam's learning rate decays by ``decay_rate`` after
-    each epoch.
+    where the loss has no minimum); see :func:`smoothed_one_to_n_bce`. Adam's learning
+    rate decays by ``decay_rate`` after each epoch.
 
     With ``validate`` (a function of no argument returning the validation MRR), the
     scorer is evaluated every ``eval_every`` epochs; training stops after ``patience``
@@ -250,9 +275,9 @@ def train_one_to_n(
     """
     from tqdm.auto import tqdm
 
-    optimizer = torch.optim.Adam(parameters, lr=learning_rate)
+    # One fused kernel for the whole update, not a loop of small ones over every tensor.
+    optimizer = torch.optim.Adam(parameters, lr=learning_rate, fused=True)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=decay_rate)
-    n_entities = queries.answers.shape[1]
     history = TrainingHistory()
     best_state = None
     evaluations_without_improvement = 0
@@ -261,13 +286,11 @@ def train_one_to_n(
         scorer.train()
         epoch_loss = 0.0
         for batch in _batches(rng.permutation(queries.n_queries), batch_size):
-            targets = torch.as_tensor(queries.answers[batch].toarray(), device=device)
-            targets = ((1.0 - label_smoothing) * targets + 1.0 / n_entities).clamp_(max=1.0)
             logits = scorer(
                 torch.as_tensor(queries.entities[batch], device=device),
                 torch.as_tensor(queries.relations[batch], device=device),
             )
-            loss = F.binary_cross_entropy_with_logits(logits, targets)
+            loss = smoothed_one_to_n_bce(logits, queries.answers[batch], label_smoothing)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

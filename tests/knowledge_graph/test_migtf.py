@@ -34,6 +34,15 @@ def test_learns_and_keeps_at_least_its_base_accuracy(fitted, base, split, refere
     assert score >= base.score(test) - 0.02
 
 
+def test_starts_from_the_ranking_of_its_base(base, split):
+    # Hyperbolic points start near the origin, where the term is about the same for every
+    # candidate: before it learns anything, MIGTF ranks as its base does.
+    train, _, test = split
+    untrained = MIGTF(base, **{**SMALL, "learning_rate": 1e-12}, max_epochs=1,
+                      random_state=0).fit(train)
+    assert untrained.score(test) == pytest.approx(base.score(test), abs=1e-4)
+
+
 def test_probabilities_are_the_sigmoid_of_the_summed_logits(fitted, split):
     _, _, test = split
     heads, relations, tails = (torch.as_tensor(column) for column in test[:6].T)

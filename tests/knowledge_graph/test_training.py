@@ -14,6 +14,7 @@ from recfactor.knowledge_graph._training import (  # noqa: E402
     filtered_rank_block,
     filtered_ranks_of_triples,
     reciprocal_queries,
+    smoothed_one_to_n_bce,
 )
 
 
@@ -136,3 +137,15 @@ def test_triples_with_unknown_entities_rank_last():
     # unknown answer; (unknown, r, ?) ranks its answer after all 3 entities. Head queries:
     # (unknown, r^-1, ?) likewise; (2, r^-1, ?) filters 0, leaving 1 and 2 above.
     np.testing.assert_array_equal(ranks, [2.0, 4.0, 4.0, 3.0])
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.001, 0.1, 0.5])
+def test_smoothed_bce_equals_torch_on_dense_targets(label_smoothing):
+    rng = np.random.default_rng(0)
+    logits = torch.tensor(rng.normal(scale=3.0, size=(6, 40)))
+    answers = sp.csr_array((rng.random((6, 40)) < 0.1).astype(np.float32))
+    dense = answers.toarray().astype(np.float64)
+    targets = torch.tensor(((1 - label_smoothing) * dense + 1 / 40).clip(max=1))
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets)
+    actual = smoothed_one_to_n_bce(logits, answers, label_smoothing)
+    assert float(actual) == pytest.approx(float(expected), rel=1e-10)

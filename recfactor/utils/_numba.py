@@ -24,8 +24,6 @@ def njit(*args, **kwargs):
 
 def _n_threads(n_jobs):
     available = numba.config.NUMBA_NUM_THREADS
-    if n_jobs is None:
-        return available
     if n_jobs == 0:
         raise ValueError("n_jobs == 0 has no meaning; use None, a positive or a negative int.")
     if n_jobs < 0:
@@ -37,7 +35,9 @@ def _n_threads(n_jobs):
 def numba_threads(n_jobs=None):
     """Run the parallel Numba kernels inside the block on ``n_jobs`` threads.
 
-    ``None`` means every thread numba may use; negative values count back from the number of
+    ``None`` keeps numba's current setting (every thread it may use, unless the user set
+    fewer) and changes nothing: with numba's OpenMP layer, setting it also sets the
+    OpenMP thread count that torch reads. Negative values count back from the number of
     CPUs as in joblib (``-1`` is all of them, ``-2`` all but one). The previous setting is
     restored on exit, so a user's own ``numba.set_num_threads`` is left alone.
 
@@ -50,6 +50,9 @@ def numba_threads(n_jobs=None):
     1
     """
     previous = numba.get_num_threads()
+    if n_jobs is None:
+        yield previous
+        return
     n_threads = _n_threads(n_jobs)
     numba.set_num_threads(n_threads)
     try:

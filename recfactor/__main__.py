@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
 from .datasets import load_movielens
-from .decomposition import PureSVD
+from .decomposition import ALS, BPR, PureSVD
 from .dummy import PopularityRecommender
 from .metrics import coverage_at_k, hit_rate_at_k, ndcg_at_k, recall_at_k
 from .model_selection import fold_in_split
@@ -22,6 +22,11 @@ from .model_selection import fold_in_split
 MODELS = {
     "Popularity": lambda seed: PopularityRecommender(),
     "PureSVD (rank 32)": lambda seed: PureSVD(rank=32, random_state=seed),
+    # The settings of benchmarks/bench_cf.py, tuned once on MovieLens-100K.
+    "ALS (64 factors)": lambda seed: ALS(factors=64, regularization=10.0, alpha=1.0,
+                                         iterations=15, random_state=seed),
+    "BPR (64 factors)": lambda seed: BPR(factors=64, learning_rate=0.05, regularization=0.001,
+                                         iterations=100, random_state=seed),
 }
 
 

@@ -10,56 +10,9 @@ carries the embeddings unnormalised, which trains stably without warm-up.
 
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-
-# Rows encoded together when a batch is split into chunks of similar length.
-_CHUNK_ROWS = 32
-_WIDTH_STEP = 16
-
-
-def attention_bias(mask, n_heads, dtype):
-    """The boolean ``mask`` of :func:`attention_mask` as an additive mask (0 or -inf) of
-    shape (batch * n_heads, width, width)."""
-    batch, _, width, _ = mask.shape
-    bias = torch.zeros((batch, n_heads, width, width), dtype=dtype, device=mask.device)
-    return bias.masked_fill_(~mask, float("-inf")).view(batch * n_heads, width, width)
-
-
-def encode_in_chunks(encoder, embedding, tokens):
-    """``encoder(embedding(tokens), tokens != 0)``, computed on groups of rows of similar
-    length, each trimmed to its longest row.
-
-    Rows are independent, and left padding puts every row's items in its last columns, so a
-    row's states do not depend on the other rows or on leading columns of padding: sorting
-    the rows by length and encoding ``_CHUNK_ROWS`` at a time skips most of the padding
-    of a batch whose lengths vary (and most of its quadratic attention). The states are
-    returned in the original layout, zero at the positions left out.
-    """
-    valid = tokens != 0
-    batch, width = tokens.shape
-    # Span of a row: from its first non-padding column to the end (1 for an empty row).
-    first = valid.to(torch.uint8).argmax(dim=1)
-    spans = torch.where(valid.any(dim=1), width - first, 1).cpu().numpy()
-    if batch <= _CHUNK_ROWS or spans.min() == width:
-        return encoder(embedding(tokens), valid)
-    order = np.argsort(-spans, kind="stable")
-    pieces = []
-    for start in range(0, batch, _CHUNK_ROWS):
-        rows = order[start:start + _CHUNK_ROWS]
-        # Widths rounded up to a multiple of _WIDTH_STEP: few distinct shapes, whose
-        # kernels the BLAS and oneDNN libraries prepare once and then reuse.
-        span = min(width, -(-int(spans[rows[0]]) // _WIDTH_STEP) * _WIDTH_STEP)
-        rows = torch.from_numpy(rows).to(tokens.device)
-        part = tokens[rows, width - span:]
-        pieces.append((rows, span, encoder(embedding(part), valid[rows, width - span:])))
-    states = pieces[0][2].new_zeros((batch, width, pieces[0][2].shape[-1]))
-    for rows, span, part in pieces:
-        states[rows, width - span:] = part
-    return states
 
 
 def attention_mask(valid, causal):
@@ -140,8 +93,6 @@ class SelfAttention(nn.Module):
         self.value_mixer = value_mixer
 
     def forward(self, x, mask, valid):
-        """``mask``: boolean (batch, 1, width, width), or the additive ``bias`` of
-        :func:`attention_bias` of shape (batch * n_heads, width, width)."""
         batch, width, dim = x.shape
         q, k, v = (self.qkv(x).view(batch, width, 3, self.n_heads, dim // self.n_heads)
                    .permute(2, 0, 3, 1, 4))
@@ -150,26 +101,10 @@ class SelfAttention(nn.Module):
             keep = valid[:, None, :, None].to(x.dtype)
             k = self.kernel(width) @ (k * keep)
             v = self.value_mixer(width) @ (v * keep)
-        if mask.dtype == torch.bool:
-            out = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
-            )
-        else:
-            out = self._attend(q, k, v, mask)
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
+        )
         return self.out(out.transpose(1, 2).reshape(batch, width, dim))
-
-    def _attend(self, q, k, v, bias):
-        """Attention with dropout as ``scaled_dot_product_attention`` computes it on the CPU,
-        less its work that these masks make needless: the additive mask is built once per
-        batch, and no row is fully masked (a query always sees itself), so the softmax needs
-        no guard against empty rows."""
-        batch, heads, width, head_dim = q.shape
-        scores = torch.baddbmm(bias, q.reshape(batch * heads, width, head_dim),
-                               k.reshape(batch * heads, width, head_dim).transpose(1, 2),
-                               alpha=head_dim ** -0.5)
-        weights = F.dropout(torch.softmax(scores, dim=-1), self.dropout, self.training)
-        return (weights @ v.reshape(batch * heads, width, head_dim)).view(
-            batch, heads, width, head_dim)
 
 
 class FeedForward(nn.Sequential):
@@ -216,8 +151,6 @@ class SequenceEncoder(nn.Module):
                  ffn_hidden, activation):
         super().__init__()
         self.causal = causal
-        self.n_heads = n_heads
-        self.attention_dropout = dropout
         self.scale = math.sqrt(dim)
         self.positions = nn.Embedding(max_length, dim) if positional == "learned" else None
         self.value_mixer = ValueMixer(max_length) if positional == "kernel" else None
@@ -241,9 +174,6 @@ class SequenceEncoder(nn.Module):
             x = x + self.positions.weight[start:]
         x = self.dropout(x) * valid[..., None]
         mask = attention_mask(valid, self.causal)
-        if self.training and self.attention_dropout > 0:
-            # Training runs the math path of the attention anyway: build its mask once.
-            mask = attention_bias(mask, self.n_heads, x.dtype)
         for block in self.blocks:
             x = block(x, mask, valid)
         return self.norm(x)
@@ -268,7 +198,8 @@ class NextItemNetwork(nn.Module):
         return self.items.weight[1:self.n_items + 1]
 
     def forward(self, tokens):
-        return encode_in_chunks(self.encoder, self.items, tokens)
+        valid = tokens != 0
+        return self.encoder(self.items(tokens), valid)
 
     def user_states(self, tokens):
         """State at the last (most recent) position of each left-padded row."""
@@ -286,4 +217,4 @@ class PositiveNegativeNetwork(NextItemNetwork):
         self.negative_encoder = SequenceEncoder(dim, **encoder_params)
 
     def negative_states(self, tokens):
-        return encode_in_chunks(self.negative_encoder, self.items, tokens)
+        return self.negative_encoder(self.items(tokens), tokens != 0)

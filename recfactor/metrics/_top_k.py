@@ -132,6 +132,10 @@ def top_k(
                 stop = min(start + block_size, n_rows)
                 if item_factors is None:
                     block = scores[start:stop]
+                elif user_factors.shape[1] == 1:
+                    # An outer product: NumPy's matmul does not use BLAS for an inner
+                    # dimension of 1 and is about ten times slower than broadcasting.
+                    block = user_factors[start:stop] * item_factors.T
                 else:
                     block = user_factors[start:stop] @ item_factors.T
                 _top_k_rows(

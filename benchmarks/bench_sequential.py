@@ -1,0 +1,325 @@
+"""Next-item transformers: recfactor's SASRec / BERT4Rec against RecTools, and the variants.
+
+Run: ``RECFACTOR_DATA=../shared/data python benchmarks/bench_sequential.py``
+(``--datasets 100k latest-small beauty``, ``--epochs 20``, ``--skip-peers``,
+``--rectools-python /tmp/seqbench-env/bin/python``, ``--loss sampled_ce --n-negatives 2048``).
+
+Data: MovieLens-100K and ml-latest-small (each user's ratings ordered by time, every rating
+an interaction) and Amazon Beauty as preprocessed for BERT4Rec (``load_sequences("beauty")``).
+
+Protocol: leave-last-out (``recfactor.model_selection.leave_last_out``): every model trains
+on the histories without their last two items, and ranks every item for the history without
+its last item, seen items excluded; the hidden last item is judged: NDCG@10 and HR@10, and
+Coverage@10 (share of the catalogue in some list). Every model, recfactor's or RecTools',
+returns its top-10 lists and the same recfactor code scores them. Seconds per epoch: fit time
+over epochs for recfactor; for RecTools the mean time between Lightning's epoch start and end
+(its data preparation excluded) and, in brackets, fit time over epochs.
+
+(a) Peers, same dimensions and epochs: embedding 64, 2 blocks, 1 head, max length 200,
+dropout 0.1, Adam lr 1e-3, batch 128, full-softmax cross-entropy; BERT4Rec masks 20 %.
+RecTools needs numpy < 2 on Python 3.11 while recfactor needs numpy 2, so RecTools runs in
+its own interpreter (``--rectools-python``, a virtual environment with ``rectools[torch]``):
+this script sends it the split's histories and gets its lists back. Without RecTools the
+peer rows are skipped with a message.
+
+(b) Variants against plain SASRec on the same split: BERT4Rec, SASRec with
+``positional="kernel"``, SASRec with ``barlow_twins_weight`` 0.1, and PNFRec (liked: rating
+>= 4; it reads the ratings of the same interactions, and its target is the same last item,
+liked or not). Then the Barlow Twins weight's accuracy / coverage curve.
+
+(c) Beauty: 54,542 items make the full softmax slow on a CPU; ``--loss sampled_ce`` with a
+few thousand negatives shared by the batch is the feasible option there.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+K = 10
+NAMES = {"100k": "MovieLens-100K", "latest-small": "MovieLens ml-latest-small",
+         "beauty": "Amazon Beauty (BERT4Rec)"}
+COMMON = dict(embedding_dim=64, n_blocks=2, n_heads=1, max_length=200, dropout=0.1,
+              learning_rate=1e-3, batch_size=128)
+BT_WEIGHTS = [0.0, 0.1, 0.3, 1.0]
+
+
+# --- data -------------------------------------------------------------------------------
+
+def load(name):
+    """Histories (item ids), rated histories ((item, rating) rows) or None, and n_items."""
+    from recfactor.datasets import load_movielens, load_sequences
+    from recfactor.preprocessing import log_to_sequences
+
+    if name == "beauty":
+        sequences = [np.asarray(s, dtype=np.int64) for s in load_sequences("beauty").sequences]
+        return sequences, None, 1 + max(int(s.max()) for s in sequences)
+    frame = load_movielens(name if name == "100k" else None).frame
+    sequences, users, items = log_to_sequences(frame)
+    # The same order as log_to_sequences: by time, ties in the log's order.
+    ordered = frame.assign(item=np.searchsorted(items, frame["item_id"]))
+    ordered = ordered.sort_values(["user_id", "timestamp"], kind="stable")
+    rated = {user: part[["item", "rating"]].to_numpy(np.float64)
+             for user, part in ordered.groupby("user_id", sort=False)}
+    rated = [rated[user] for user in users]
+    assert all(np.array_equal(r[:, 0], s) for r, s in zip(rated, sequences))
+    return sequences, rated, len(items)
+
+
+def split(sequences, rated):
+    """Leave-last-out: training histories, test inputs, test targets (and the rated ones)."""
+    from recfactor.model_selection import leave_last_out
+
+    train, _, test = leave_last_out(sequences)
+    inputs, targets = [t[:-1] for t in test], np.array([t[-1] for t in test])
+    parts = {"train": train, "inputs": inputs, "targets": targets}
+    if rated is not None:
+        parts["rated_train"] = [r[:-2] if len(r) >= 3 else r for r in rated]
+        parts["rated_inputs"] = [r[:-1] for r in rated if len(r) >= 3]
+    return parts
+
+
+def judge(lists, targets, n_items):
+    from recfactor.metrics import coverage_at_k, hit_rate_at_k, ndcg_at_k
+
+    relevant = sp.csr_matrix((np.ones(targets.size), (np.arange(targets.size), targets)),
+                             shape=(targets.size, n_items))
+    return {"NDCG@10": ndcg_at_k(relevant, lists, K), "HR@10": hit_rate_at_k(relevant, lists, K),
+            "Coverage@10": coverage_at_k(lists, n_items, K)}
+
+
+# --- recfactor --------------------------------------------------------------------------
+
+def run_recfactor(model, train, inputs, targets, n_items):
+    start = time.perf_counter()
+    model.fit(train)
+    seconds = time.perf_counter() - start
+    lists = model.recommend(inputs, k=K)
+    return {**judge(lists, targets, n_items), "s/epoch": seconds / model.n_iter_,
+            "epochs": model.n_iter_}
+
+
+def recfactor_model(kind, epochs, n_items, **params):
+    from recfactor.sequential import BERT4Rec, PNFRec, SASRec
+
+    params = {**COMMON, "max_epochs": epochs, "patience": None, "n_items": n_items,
+              "device": "cpu", "random_state": 0, **params}
+    if kind == "BERT4Rec":
+        return BERT4Rec(mask_probability=0.2, **params)
+    if kind == "PNFRec":
+        return PNFRec(rating_threshold=4.0, **params)
+    return SASRec(**params)
+
+
+# --- RecTools, in its own interpreter -------------------------------------------------------
+
+def rectools_available(python):
+    check = subprocess.run([python, "-c", "import rectools.models, torch"],
+                           capture_output=True, text=True)
+    return check.returncode == 0, check.stderr.strip().splitlines()[-1:] or [""]
+
+
+def run_rectools(python, kind, parts, n_items, epochs):
+    with tempfile.TemporaryDirectory() as folder:
+        source, result = os.path.join(folder, "in.npz"), os.path.join(folder, "out.npz")
+        np.savez(source, train=np.array(parts["train"], dtype=object),
+                 inputs=np.array(parts["inputs"], dtype=object), allow_pickle=True)
+        config = json.dumps({"kind": kind, "epochs": epochs, "k": K})
+        subprocess.run([python, os.path.abspath(__file__), "--rectools-worker", source, result,
+                        config], check=True)
+        out = np.load(result)
+        lists, epoch_times, fit_seconds = out["lists"], out["epoch_times"], float(out["fit"])
+    return {**judge(lists, parts["targets"], n_items),
+            "s/epoch": float(np.mean(epoch_times)), "fit s/epoch": fit_seconds / epochs,
+            "epochs": epochs}
+
+
+def rectools_worker(source, result, config):
+    """Fit a RecTools model on the histories in ``source``; save its top-k lists."""
+    import pytorch_lightning as pl
+    from rectools import Columns
+    from rectools.dataset import Dataset
+    from rectools.models import BERT4RecModel, SASRecModel
+    from rectools.models.nn.item_net import IdEmbeddingsItemNet
+
+    config = json.loads(config)
+    data = np.load(source, allow_pickle=True)
+    epoch_times = []
+
+    class EpochTimer(pl.Callback):
+        def on_train_epoch_start(self, trainer, module):
+            self.start = time.perf_counter()
+
+        def on_train_epoch_end(self, trainer, module):
+            epoch_times.append(time.perf_counter() - self.start)
+
+    def trainer():
+        return pl.Trainer(max_epochs=config["epochs"], accelerator="cpu", devices=1,
+                          deterministic=True, enable_checkpointing=False, logger=False,
+                          enable_progress_bar=False, enable_model_summary=False,
+                          callbacks=[EpochTimer()])
+
+    def interactions(histories):
+        users = np.repeat(np.arange(len(histories)), [len(h) for h in histories])
+        order = np.concatenate([np.arange(len(h)) for h in histories])
+        return pd.DataFrame({Columns.User: users, Columns.Item: np.concatenate(histories),
+                             Columns.Weight: 1.0,
+                             Columns.Datetime: pd.Timestamp("2000-01-01")
+                             + pd.to_timedelta(order, unit="s")})
+
+    params = dict(n_factors=64, n_blocks=2, n_heads=1, session_max_len=200, dropout_rate=0.1,
+                  lr=1e-3, batch_size=128, epochs=config["epochs"], loss="softmax",
+                  deterministic=True, item_net_block_types=(IdEmbeddingsItemNet,),
+                  get_trainer_func=trainer, recommend_torch_device="cpu")
+    if config["kind"] == "BERT4Rec":
+        model = BERT4RecModel(mask_prob=0.2, **params)
+    else:
+        model = SASRecModel(**params)
+    import torch
+
+    torch.manual_seed(0)
+    start = time.perf_counter()
+    model.fit(Dataset.construct(interactions(list(data["train"]))))
+    fit_seconds = time.perf_counter() - start
+    inputs = list(data["inputs"])
+    recos = model.recommend(users=np.arange(len(inputs)),
+                            dataset=Dataset.construct(interactions(inputs)),
+                            k=config["k"], filter_viewed=True)
+    lists = np.full((len(inputs), config["k"]), -1, dtype=np.int64)
+    ranks = recos[Columns.Rank].to_numpy() - 1
+    lists[recos[Columns.User].to_numpy(), ranks] = recos[Columns.Item].to_numpy()
+    np.savez(result, lists=lists, epoch_times=np.array(epoch_times), fit=fit_seconds)
+
+
+# --- the tables ---------------------------------------------------------------------------
+
+def table(rows, against=None):
+    frame = pd.DataFrame(rows).set_index("model")
+    if against is not None:
+        for metric in ("NDCG@10", "HR@10"):
+            frame[f"{metric} / {against}"] = frame[metric] / frame.loc[against, metric]
+    return frame.to_string(float_format="{:.4f}".format)
+
+
+def peers(name, parts, n_items, epochs, python):
+    rows = []
+    for kind in ("SASRec", "BERT4Rec"):
+        ours = run_recfactor(recfactor_model(kind, epochs, n_items), parts["train"],
+                             parts["inputs"], parts["targets"], n_items)
+        rows.append({"model": f"recfactor {kind}", **ours})
+        if python is not None:
+            theirs = run_rectools(python, kind, parts, n_items, epochs)
+            rows.append({"model": f"RecTools {kind}Model", **theirs})
+            print(f"{kind}: recfactor / RecTools: NDCG@10 {ours['NDCG@10'] / theirs['NDCG@10']:.3f}"
+                  f", HR@10 {ours['HR@10'] / theirs['HR@10']:.3f}, s/epoch "
+                  f"{ours['s/epoch'] / theirs['s/epoch']:.3f}", flush=True)
+    print(f"\n## {NAMES[name]}: recfactor against RecTools, {epochs} epochs\n")
+    print(table(rows))
+    return rows
+
+
+def variants(name, parts, n_items, epochs, rated, plain=None):
+    train, inputs, targets = parts["train"], parts["inputs"], parts["targets"]
+    rows = []
+    if plain is None:
+        plain = run_recfactor(recfactor_model("SASRec", epochs, n_items), train, inputs,
+                              targets, n_items)
+    rows.append({"model": "SASRec (CE)", **plain})
+    configs = {"BERT4Rec": ("BERT4Rec", {}),
+               "SASRec positional=kernel": ("SASRec", {"positional": "kernel"}),
+               "SASRec barlow_twins_weight=0.1": ("SASRec", {"barlow_twins_weight": 0.1})}
+    for label, (kind, params) in configs.items():
+        rows.append({"model": label, **run_recfactor(recfactor_model(kind, epochs, n_items,
+                                                                     **params),
+                                                     train, inputs, targets, n_items)})
+        print(rows[-1], flush=True)
+    if rated is not None:
+        rows.append({"model": "PNFRec (liked: rating >= 4)",
+                     **run_recfactor(recfactor_model("PNFRec", epochs, n_items),
+                                     parts["rated_train"], parts["rated_inputs"], targets,
+                                     n_items)})
+    frame = pd.DataFrame(rows).set_index("model")
+    frame["wins over SASRec"] = frame["NDCG@10"] > frame.loc["SASRec (CE)", "NDCG@10"]
+    print(f"\n## {NAMES[name]}: variants against plain SASRec, {epochs} epochs\n")
+    print(table(rows, "SASRec (CE)"))
+    print("wins (NDCG@10 above SASRec's):", ", ".join(
+        f"{m}: {'yes' if w else 'no'}" for m, w in frame["wins over SASRec"].items()
+        if m != "SASRec (CE)"))
+    curve = []
+    bt_row = next(r for r in rows if r["model"] == "SASRec barlow_twins_weight=0.1")
+    for weight in BT_WEIGHTS:
+        if weight == 0.0:
+            result = plain
+        elif weight == 0.1:
+            result = bt_row
+        else:
+            result = run_recfactor(recfactor_model("SASRec", epochs, n_items,
+                                                   barlow_twins_weight=weight),
+                                   train, inputs, targets, n_items)
+        curve.append({"barlow_twins_weight": weight, "NDCG@10": result["NDCG@10"],
+                      "Coverage@10": result["Coverage@10"]})
+    print(f"\n## {NAMES[name]}: Barlow Twins weight, accuracy and coverage\n")
+    print(pd.DataFrame(curve).set_index("barlow_twins_weight").to_string(
+        float_format="{:.4f}".format))
+
+
+def beauty(parts, n_items, epochs, loss, n_negatives):
+    params = {"loss": loss} if loss == "ce" else {"loss": loss, "n_negatives": n_negatives}
+    model = recfactor_model("SASRec", epochs, n_items, max_length=50, **params)
+    result = run_recfactor(model, parts["train"], parts["inputs"], parts["targets"], n_items)
+    print(f"\n## {NAMES['beauty']}: SASRec, loss={loss}"
+          f"{'' if loss == 'ce' else f', {n_negatives} shared negatives'}, max length 50, "
+          f"{epochs} epochs\n")
+    print(table([{"model": "SASRec", **result}]))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", nargs="+", choices=list(NAMES),
+                        default=["100k", "latest-small"])
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--skip-variants", action="store_true")
+    parser.add_argument("--rectools-python", default=os.environ.get("RECTOOLS_PYTHON",
+                                                                    sys.executable))
+    parser.add_argument("--loss", choices=["ce", "sampled_ce"], default="sampled_ce",
+                        help="loss on Beauty")
+    parser.add_argument("--n-negatives", type=int, default=2048, help="sampled_ce on Beauty")
+    args = parser.parse_args()
+    python = None
+    if not args.skip_peers:
+        ok, why = rectools_available(args.rectools_python)
+        if ok:
+            python = args.rectools_python
+        else:
+            print(f"RecTools is not importable by {args.rectools_python} ({why[0]}): the peer "
+                  "rows are skipped. Install rectools[torch] in a virtual environment and pass "
+                  "its python with --rectools-python.")
+    for name in args.datasets:
+        sequences, rated, n_items = load(name)
+        parts = split(sequences, rated)
+        print(f"\n# {NAMES[name]}: {len(sequences)} users, {n_items} items, "
+              f"{sum(map(len, sequences))} interactions, {len(parts['targets'])} test users",
+              flush=True)
+        if name == "beauty":
+            beauty(parts, n_items, args.epochs, args.loss, args.n_negatives)
+            continue
+        rows = peers(name, parts, n_items, args.epochs, python) if not args.skip_peers else []
+        if not args.skip_variants:
+            plain = next((r for r in rows if r["model"] == "recfactor SASRec"), None)
+            plain = None if plain is None else {k: v for k, v in plain.items() if k != "model"}
+            variants(name, parts, n_items, args.epochs, rated, plain)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--rectools-worker":
+        rectools_worker(*sys.argv[2:5])
+    else:
+        main()

@@ -26,6 +26,34 @@ def lift_to_hyperboloid(spatial, curvature):
     return torch.sqrt(curvature + (spatial * spatial).sum(dim=-1))
 
 
+class SixteenBitDropout(nn.Module):
+    """Dropout whose mask costs 16 random bits per element instead of a random float.
+
+    On the CPU, ``nn.Dropout`` spends its time drawing one float per element; on TuckER's
+    relation-specific matrices (batch x entity_dim x entity_dim) that was a sixth of a
+    training step on WN18RR. Here one 64-bit draw masks four elements. The drop probability
+    is rounded to a multiple of ``2**-16`` and the kept elements are scaled to keep the
+    mean.
+    """
+
+    _LEVELS = 1 << 16
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        dropped = round(self.p * self._LEVELS)
+        if not self.training or dropped == 0:
+            return x
+        n = x.numel()
+        words = torch.randint(-(2**63), 2**63 - 1, ((n + 3) // 4,), dtype=torch.int64,
+                              device=x.device)
+        # Signed 16-bit values are uniform on [-2**15, 2**15): below the threshold is dropped.
+        keep = words.view(torch.int16)[:n].view(x.shape) >= dropped - self._LEVELS // 2
+        return torch.where(keep, x * (self._LEVELS / (self._LEVELS - dropped)), 0.0)
+
+
 class TuckERInteraction(nn.Module):
     """TuckER's trilinear score ``W x1 e_s x2 w_r x3 e_o`` (Balazevic et al., 2019).
 
@@ -50,7 +78,7 @@ class TuckERInteraction(nn.Module):
         self.core = nn.Parameter(torch.empty(relation_dim, entity_dim, entity_dim).uniform_(-1, 1))
         self.input_norm = nn.BatchNorm1d(entity_dim)
         self.input_dropout = nn.Dropout(input_dropout)
-        self.hidden_dropout1 = nn.Dropout(hidden_dropout1)
+        self.hidden_dropout1 = SixteenBitDropout(hidden_dropout1)
         self.hidden_norm = nn.BatchNorm1d(entity_dim)
         self.hidden_dropout2 = nn.Dropout(hidden_dropout2)
 
@@ -146,7 +174,10 @@ class EmbeddingScorer(nn.Module):
     def __init__(self, n_entities, n_relations, entity_dim, relation_dim, interaction,
                  init_std=None):
         super().__init__()
-        self.entity_embeddings = nn.Embedding(n_entities, entity_dim)
+        # The entity table is also the output layer, whose gradient is dense: a sparse
+        # gradient of the lookup adds into it, where a dense one would be a second
+        # zero-filled table to sum.
+        self.entity_embeddings = nn.Embedding(n_entities, entity_dim, sparse=True)
         self.relation_embeddings = nn.Embedding(n_relations, relation_dim)
         for embeddings in (self.entity_embeddings, self.relation_embeddings):
             if init_std is None:

@@ -194,7 +194,7 @@ def _batches(order, batch_size):
 def smoothed_one_to_n_bce(logits, answers, label_smoothing):
     """Mean binary cross-entropy of 1-N logits against label-smoothed targets.
 
-    The targets ``(1 - label_smoothing) * y + 1 / n_entities`` (capped at 1) are ``a y + b``,
+    The targets ``(1 - label_smoothing) * y + label_smoothing / n_entities`` are ``a y + b``,
     so the loss ``mean(softplus(x) - t x)`` is ``mean(softplus(x)) - (a sum_{y=1} x +
     b sum x) / size``: the dense target matrix is never built.
 
@@ -205,9 +205,8 @@ def smoothed_one_to_n_bce(logits, answers, label_smoothing):
         Ones at the known answers.
     label_smoothing : float
     """
-    n_entities = logits.shape[1]
-    floor = 1.0 / n_entities
-    positive_weight = min(1.0, 1.0 - label_smoothing + floor) - floor
+    floor = label_smoothing / logits.shape[1]
+    positive_weight = 1.0 - label_smoothing
     rows = np.repeat(np.arange(answers.shape[0]), np.diff(answers.indptr))
     columns = answers.indices.astype(np.int64)
     positives = logits[torch.from_numpy(rows).to(logits.device),
@@ -260,10 +259,9 @@ def train_one_to_n(
 
     Each epoch visits the distinct queries in a random order, ``batch_size`` at a time;
     the targets of a batch are its rows of ``queries.answers``, smoothed to
-    ``(1 - label_smoothing) * y + 1 / n_entities`` as in the TuckER authors' code (capped at
-    1: below ``label_smoothing = 1 / n_entities`` the positives' target would exceed 1,
-    where the loss has no minimum); see :func:`smoothed_one_to_n_bce`. Adam's learning
-    rate decays by ``decay_rate`` after each epoch.
+    ``(1 - label_smoothing) * y + label_smoothing / n_entities``; see
+    :func:`smoothed_one_to_n_bce`. Adam's learning rate decays by ``decay_rate`` after each
+    epoch.
 
     With ``validate`` (a function of no argument returning the validation MRR), the
     scorer is evaluated every ``eval_every`` epochs; training stops after ``patience``

@@ -39,8 +39,10 @@ class TuckER(_KnowledgeGraphModel):
     hidden_dropout2 : float in [0, 1), default=0.5
         Dropout on the batch-normalised hidden vector.
     label_smoothing : float in [0, 1), default=0.1
-        Targets are ``(1 - label_smoothing) * y + 1 / n_entities`` (capped at 1), as in the
-        authors' code.
+        Targets are ``(1 - label_smoothing) * y + label_smoothing / n_entities``. The
+        authors' code adds ``1 / n_entities`` instead: the same on large graphs, but on a
+        small one (0.07 for every negative on the 14 entities of Nations) it lowers the
+        filtered MRR (Nations: 0.60 instead of 0.67, see the benchmarks page).
     learning_rate : float, default=0.0005
         Adam's learning rate.
     decay_rate : float in (0, 1], default=1.0
@@ -90,9 +92,10 @@ class TuckER(_KnowledgeGraphModel):
 
     Notes
     -----
-    The defaults are the authors' settings for FB15k-237. For WN18RR they used
-    ``learning_rate=0.003, decay_rate=0.995, relation_dim=30, input_dropout=0.2,
-    hidden_dropout1=0.2, hidden_dropout2=0.3``.
+    The defaults are the authors' settings for FB15k-237. For WN18RR their README gives
+    ``learning_rate=0.01, relation_dim=30, input_dropout=0.2, hidden_dropout1=0.2,
+    hidden_dropout2=0.3`` (the paper's ``learning_rate=0.003, decay_rate=0.995`` were
+    tuned for a model with a bias per object entity, which the released code dropped).
 
     The core starts uniform in [-1, 1] and the embeddings Xavier normal, as the authors'
     do. The mode product of the core with a batch of relation embeddings runs through

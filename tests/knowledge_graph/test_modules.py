@@ -9,6 +9,7 @@ from recfactor.knowledge_graph._modules import (  # noqa: E402
     EmbeddingScorer,
     FrozenBasePlusCorrection,
     LorentzInteraction,
+    SixteenBitDropout,
     TuckERInteraction,
     lift_to_hyperboloid,
     module_on_cpu,
@@ -148,6 +149,53 @@ def test_frozen_base_stays_in_evaluation_mode_and_gets_no_gradient():
     query = torch.tensor([4]), torch.tensor([2])
     scorer.eval()
     torch.testing.assert_close(scorer(*query), base(*query) + correction(*query))
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
+def test_sixteen_bit_dropout_drops_at_rate_p_and_keeps_the_mean(p):
+    dropout = SixteenBitDropout(p).train()
+    x = torch.full((50, 101, 40), 2.0, requires_grad=True)  # 202,000: not a multiple of 4
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        y = dropout(x)
+    dropped = y == 0
+    # Binomial standard deviation sqrt(p (1 - p) / n) is at most 0.0012 here.
+    assert dropped.double().mean().item() == pytest.approx(p, abs=0.006)
+    scale = 1 / (1 - round(p * 2**16) / 2**16)  # p rounded to a multiple of 2**-16
+    torch.testing.assert_close(y[~dropped], torch.full_like(y[~dropped], 2.0 * scale))
+    assert y.mean().item() == pytest.approx(2.0, rel=0.02)
+    # The gradient flows through the kept elements only, with the same scale.
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, (~dropped).to(x.dtype) * scale)
+    # Rows do not repeat a pattern: four elements share a draw, never a mask.
+    assert not torch.equal(dropped[0], dropped[1])
+
+
+def test_sixteen_bit_dropout_is_the_identity_in_evaluation_mode_or_at_zero():
+    x = torch.randn(3, 4)
+    assert SixteenBitDropout(0.5).eval()(x) is x
+    assert SixteenBitDropout(0.0).train()(x) is x
+
+
+def test_sixteen_bit_dropout_follows_the_torch_seed():
+    x = torch.ones(1000)
+    masks = []
+    for seed in (0, 0, 1):
+        torch.manual_seed(seed)
+        masks.append(SixteenBitDropout(0.3).train()(x) == 0)
+    assert torch.equal(masks[0], masks[1]) and not torch.equal(masks[0], masks[2])
+
+
+def test_entity_gradient_is_dense_with_a_sparse_lookup():
+    scorer = EmbeddingScorer(10, 4, 3, 2, TuckERInteraction(3, 2, 0.0, 0.0, 0.0))
+    scorer(torch.tensor([0, 1]), torch.tensor([0, 1])).sum().backward()
+    dense = EmbeddingScorer(10, 4, 3, 2, TuckERInteraction(3, 2, 0.0, 0.0, 0.0))
+    dense.load_state_dict(scorer.state_dict())
+    dense.entity_embeddings.sparse = False
+    dense(torch.tensor([0, 1]), torch.tensor([0, 1])).sum().backward()
+    grad = scorer.entity_embeddings.weight.grad
+    assert grad.layout == torch.strided  # fused Adam takes no sparse gradient
+    torch.testing.assert_close(grad, dense.entity_embeddings.weight.grad)
 
 
 def test_module_on_cpu_returns_a_cpu_module_as_is():

@@ -19,7 +19,7 @@ SMALL = dict(entity_dim=16, relation_dim=16, learning_rate=0.01, device="cpu")
 @pytest.fixture(scope="module")
 def fitted(split):
     train, _, _ = split
-    return TuckER(**SMALL, max_epochs=50, random_state=0).fit(train)
+    return TuckER(**SMALL, max_epochs=100, random_state=0).fit(train)
 
 
 def test_import_does_not_import_torch_or_tensorly():

@@ -31,8 +31,9 @@ from seed to seed. The variants below use seed 0.
 >= 4; it reads the ratings of the same interactions, and its target is the same last item,
 liked or not). Then the Barlow Twins weight's accuracy / coverage curve.
 
-(c) Beauty: 54,542 items make the full softmax slow on a CPU; ``--loss sampled_ce`` with a
-few thousand negatives shared by the batch is the feasible option there.
+(c) Beauty, SASRec and BERT4Rec: 54,542 items make the full softmax slow on a CPU;
+``--loss sampled_ce`` with a few thousand negatives shared by the batch is the feasible
+option there.
 """
 
 import argparse
@@ -65,7 +66,7 @@ def load(name):
     if name == "beauty":
         sequences = [np.asarray(s, dtype=np.int64) for s in load_sequences("beauty").sequences]
         return sequences, None, 1 + max(int(s.max()) for s in sequences)
-    frame = load_movielens(name if name == "100k" else None).frame
+    frame = load_movielens(name).frame
     sequences, users, items = log_to_sequences(frame)
     # The same order as log_to_sequences: by time, ties in the log's order.
     ordered = frame.assign(item=np.searchsorted(items, frame["item_id"]))
@@ -293,12 +294,16 @@ def variants(name, parts, n_items, epochs, rated, plain=None):
 
 def beauty(parts, n_items, epochs, loss, n_negatives):
     params = {"loss": loss} if loss == "ce" else {"loss": loss, "n_negatives": n_negatives}
-    model = recfactor_model("SASRec", epochs, n_items, max_length=50, **params)
-    result = run_recfactor(model, parts["train"], parts["inputs"], parts["targets"], n_items)
-    print(f"\n## {NAMES['beauty']}: SASRec, loss={loss}"
+    rows = []
+    for kind in ("SASRec", "BERT4Rec"):
+        model = recfactor_model(kind, epochs, n_items, max_length=50, **params)
+        rows.append({"model": kind, **run_recfactor(model, parts["train"], parts["inputs"],
+                                                    parts["targets"], n_items)})
+        print(rows[-1], flush=True)
+    print(f"\n## {NAMES['beauty']}: loss={loss}"
           f"{'' if loss == 'ce' else f', {n_negatives} shared negatives'}, max length 50, "
           f"{epochs} epochs\n")
-    print(table([{"model": "SASRec", **result}]))
+    print(table(rows))
 
 
 def main():

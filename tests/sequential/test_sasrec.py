@@ -38,8 +38,8 @@ def test_learns_the_planted_transitions(fitted, histories, popularity_score):
 def test_every_loss_and_positional_option_trains(histories, loss, n_negatives, positional,
                                                  fast):
     model = SASRec(loss=loss, n_negatives=n_negatives, positional=positional,
-                   **{**fast, "max_epochs": 4}).fit(histories[0])
-    assert model.n_iter_ == 4
+                   **fast).fit(histories[0])
+    assert model.n_iter_ == fast["max_epochs"]
     assert model.loss_curve_[-1] < 0.9 * model.loss_curve_[0]
 
 

@@ -11,8 +11,9 @@ leave-last-out, each user's last movie hidden and every other movie ranked (NDCG
 HR@10, movies already rated excluded), against a popularity baseline.
 
 The models train for 15 epochs, so that the example runs in well under a minute on a CPU.
-SASRec learns faster: here it doubles the popularity baseline's NDCG@10, while BERT4Rec's
-masked training needs many more epochs to get there (``benchmarks/bench_sequential.py``
+In 15 epochs on this small set SASRec beats the popularity baseline (NDCG@10 0.029
+against 0.022) and BERT4Rec's masked training only matches it; both need many more
+epochs (``benchmarks/bench_sequential.py``
 trains both longer).
 """
 

@@ -37,7 +37,7 @@ above (PyKEEN's ``predict_t`` / ``predict_h``), and PyKEEN's own ``RankBasedEval
 (realistic, filtered by train + valid) is printed as a cross-check. Seconds per epoch are
 the training time over the epochs (recfactor, then PyKEEN, alternating per seed).
 
-(c) speed on WN18RR with the paper's WN18RR settings:
+(c) speed on WN18RR with the authors' WN18RR dimensions:
 
 - the floor: one epoch's plain matrix products, timed on random torch matrices of the same
   shapes, for each batch of 128 queries: ``relations (128 x d_r) @ core (d_r x d_e^2)``, the

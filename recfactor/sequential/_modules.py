@@ -8,9 +8,11 @@ Every block is pre-LayerNorm (``x + Dropout(Attention(LN(x)))`` then
 carries the embeddings unnormalised, which trains stably without warm-up.
 
 Embeddings and weight matrices start Xavier normal and the item embeddings enter the
-encoder unscaled, as in the SASRec authors' code and RecTools: on MovieLens-100K this
-learns faster than embeddings of standard deviation ``1 / sqrt(dim)`` scaled up by
-``sqrt(dim)`` (see ``benchmarks/bench_sequential.py``).
+encoder unscaled, as in the SASRec authors' code and RecTools. On MovieLens-100K (lr 1e-3,
+20 epochs) SASRec reached NDCG@10 0.068 / 0.074 with it against 0.061 / 0.061 with embeddings
+of standard deviation ``1 / sqrt(dim)`` scaled up by ``sqrt(dim)`` (two seeds,
+``benchmarks/bench_sequential.py``); on the small set of ``examples/plot_sequential.py`` (lr
+4e-3, 15 epochs) it did worse (0.029 against 0.045).
 """
 
 import torch

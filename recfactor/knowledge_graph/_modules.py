@@ -51,7 +51,10 @@ class SixteenBitDropout(nn.Module):
                               device=x.device)
         # Signed 16-bit values are uniform on [-2**15, 2**15): below the threshold is dropped.
         keep = words.view(torch.int16)[:n].view(x.shape) >= dropped - self._LEVELS // 2
-        return torch.where(keep, x * (self._LEVELS / (self._LEVELS - dropped)), 0.0)
+        # One float pass makes the factor (0 or the scale) and the product's gradient is
+        # one more product: torch.where with a scalar, or a product with the boolean mask,
+        # took two to three times as long on the CPU.
+        return x * keep.to(x.dtype).mul_(self._LEVELS / (self._LEVELS - dropped))
 
 
 class TuckERInteraction(nn.Module):
@@ -100,7 +103,11 @@ class TuckERInteraction(nn.Module):
         relation_matrices = self.hidden_dropout1(relation_matrices)
         hidden = torch.bmm(hidden.unsqueeze(1), relation_matrices).squeeze(1)
         hidden = self.hidden_dropout2(self.hidden_norm(hidden))
-        return hidden @ candidates.T
+        # The transpose of candidates @ hidden.T: the gradient of the candidates (the whole
+        # entity table) then comes out of the product in the table's own row-major layout;
+        # from hidden @ candidates.T it is column-major and is copied (a WN18RR training
+        # step took 0.200 s instead of 0.184, one thread).
+        return (candidates @ hidden.T).T
 
 
 class LorentzInteraction(nn.Module):
@@ -155,6 +162,31 @@ class LorentzInteraction(nn.Module):
         return numerator / denominator
 
 
+class _RowsAndTable(torch.autograd.Function):
+    """``(table[ids], table)``: a lookup and the whole table, with one gradient for both.
+
+    The table's gradient from its use as the output layer is dense and fresh; the rows'
+    gradient is added into it in place. Through ``nn.Embedding`` autograd added the two
+    out of place, a copy of the whole entity table at every step (a WN18RR training
+    step took 0.167 s instead of 0.156, one thread).
+    """
+
+    @staticmethod
+    def forward(ctx, table, ids):
+        ctx.save_for_backward(ids)
+        ctx.table_shape = table.shape
+        return table[ids], table.view_as(table)
+
+    @staticmethod
+    def backward(ctx, grad_rows, grad_table):
+        (ids,) = ctx.saved_tensors
+        if grad_table is None:
+            grad_table = grad_rows.new_zeros(ctx.table_shape)
+        if grad_rows is not None:
+            grad_table.index_add_(0, ids, grad_rows)
+        return grad_table, None
+
+
 class EmbeddingScorer(nn.Module):
     """Entity and relation embeddings and the interaction that scores them.
 
@@ -174,10 +206,7 @@ class EmbeddingScorer(nn.Module):
     def __init__(self, n_entities, n_relations, entity_dim, relation_dim, interaction,
                  init_std=None):
         super().__init__()
-        # The entity table is also the output layer, whose gradient is dense: a sparse
-        # gradient of the lookup adds into it, where a dense one would be a second
-        # zero-filled table to sum.
-        self.entity_embeddings = nn.Embedding(n_entities, entity_dim, sparse=True)
+        self.entity_embeddings = nn.Embedding(n_entities, entity_dim)
         self.relation_embeddings = nn.Embedding(n_relations, relation_dim)
         for embeddings in (self.entity_embeddings, self.relation_embeddings):
             if init_std is None:
@@ -188,11 +217,9 @@ class EmbeddingScorer(nn.Module):
 
     def forward(self, entities, relations):
         """Logits of the queries ``(entities[i], relations[i], ?)`` against every entity."""
-        return self.interaction(
-            self.entity_embeddings(entities),
-            self.relation_embeddings(relations),
-            self.entity_embeddings.weight,
-        )
+        # The entity table is also the output layer: see _RowsAndTable.
+        subjects, candidates = _RowsAndTable.apply(self.entity_embeddings.weight, entities)
+        return self.interaction(subjects, self.relation_embeddings(relations), candidates)
 
 
 class FrozenBasePlusCorrection(nn.Module):

@@ -183,12 +183,41 @@ def filtered_ranks_of_triples(scorer, triples, known, *, n_relations, block, dev
 
 
 def _batches(order, batch_size):
-    """Consecutive batches of ``order``; a last batch of one query joins the one before,
-    since batch normalisation needs two samples."""
-    starts = np.arange(0, order.size, batch_size)
-    if starts.size > 1 and order.size - starts[-1] == 1:
-        starts = starts[:-1]
-    return np.split(order, starts[1:])
+    """``order`` split into the fewest batches of at most ``batch_size``, of equal sizes.
+
+    Not full batches and a remainder: batch normalisation computes its statistics on each
+    batch and keeps those of the last one of the epoch in its running estimate, and a tiny
+    remainder (13 queries on Nations) made both noisy. Every batch has at least two
+    queries, which batch normalisation needs, whenever ``order`` has.
+    """
+    n_batches = max(1, min(-(-order.size // batch_size), order.size // 2))
+    return np.array_split(order, n_batches)
+
+
+class _SmoothedOneToNBCE(torch.autograd.Function):
+    """The loss of :func:`smoothed_one_to_n_bce` with a hand-written gradient.
+
+    Its gradient ``(sigmoid(x) - t) / size`` is one new matrix and two in-place passes,
+    where autograd through the formula (softplus, the two sums, the gather) builds and adds
+    several (queries x entities) matrices.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, rows, columns, label_smoothing):
+        floor = label_smoothing / logits.shape[1]
+        weighted = (1.0 - label_smoothing) * logits[rows, columns].sum() + floor * logits.sum()
+        ctx.save_for_backward(logits, rows, columns)
+        ctx.label_smoothing = label_smoothing
+        return F.softplus(logits).mean() - weighted / logits.numel()
+
+    @staticmethod
+    def backward(ctx, grad_loss):
+        logits, rows, columns = ctx.saved_tensors
+        label_smoothing = ctx.label_smoothing
+        scale = grad_loss / logits.numel()
+        grad = torch.sigmoid(logits).sub_(label_smoothing / logits.shape[1]).mul_(scale)
+        grad.index_put_((rows, columns), -(1.0 - label_smoothing) * scale, accumulate=True)
+        return grad, None, None, None
 
 
 def smoothed_one_to_n_bce(logits, answers, label_smoothing):
@@ -205,14 +234,14 @@ def smoothed_one_to_n_bce(logits, answers, label_smoothing):
         Ones at the known answers.
     label_smoothing : float
     """
-    floor = label_smoothing / logits.shape[1]
-    positive_weight = 1.0 - label_smoothing
     rows = np.repeat(np.arange(answers.shape[0]), np.diff(answers.indptr))
     columns = answers.indices.astype(np.int64)
-    positives = logits[torch.from_numpy(rows).to(logits.device),
-                       torch.from_numpy(columns).to(logits.device)]
-    weighted = positive_weight * positives.sum() + floor * logits.sum()
-    return F.softplus(logits).mean() - weighted / logits.numel()
+    return _SmoothedOneToNBCE.apply(
+        logits,
+        torch.from_numpy(rows).to(logits.device),
+        torch.from_numpy(columns).to(logits.device),
+        float(label_smoothing),
+    )
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ SMALL = dict(hyperbolic_dim=8, learning_rate=0.01, device="cpu")
 
 @pytest.fixture(scope="module")
 def base(split):
-    return TuckER(**BASE, max_epochs=50, random_state=0).fit(split[0])
+    return TuckER(**BASE, max_epochs=100, random_state=0).fit(split[0])
 
 
 @pytest.fixture(scope="module")

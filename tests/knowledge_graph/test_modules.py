@@ -186,16 +186,18 @@ def test_sixteen_bit_dropout_follows_the_torch_seed():
     assert torch.equal(masks[0], masks[1]) and not torch.equal(masks[0], masks[2])
 
 
-def test_entity_gradient_is_dense_with_a_sparse_lookup():
+def test_entity_gradient_adds_the_lookup_and_the_output_layer():
     scorer = EmbeddingScorer(10, 4, 3, 2, TuckERInteraction(3, 2, 0.0, 0.0, 0.0))
-    scorer(torch.tensor([0, 1]), torch.tensor([0, 1])).sum().backward()
-    dense = EmbeddingScorer(10, 4, 3, 2, TuckERInteraction(3, 2, 0.0, 0.0, 0.0))
-    dense.load_state_dict(scorer.state_dict())
-    dense.entity_embeddings.sparse = False
-    dense(torch.tensor([0, 1]), torch.tensor([0, 1])).sum().backward()
+    entities, relations = torch.tensor([0, 1, 1, 7]), torch.tensor([0, 1, 2, 3])
+    scorer(entities, relations).pow(2).sum().backward()
+    # The same computation, with plain autograd through both uses of the table.
+    table = scorer.entity_embeddings.weight.detach().clone().requires_grad_()
+    scorer.interaction(
+        table[entities], scorer.relation_embeddings(relations), table
+    ).pow(2).sum().backward()
     grad = scorer.entity_embeddings.weight.grad
-    assert grad.layout == torch.strided  # fused Adam takes no sparse gradient
-    torch.testing.assert_close(grad, dense.entity_embeddings.weight.grad)
+    assert grad.layout == torch.strided and grad.is_contiguous()  # as fused Adam wants it
+    torch.testing.assert_close(grad, table.grad)
 
 
 def test_module_on_cpu_returns_a_cpu_module_as_is():

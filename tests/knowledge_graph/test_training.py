@@ -54,12 +54,18 @@ def test_reciprocal_queries():
     np.testing.assert_array_equal(answers, [2, 4, 0, 3])
 
 
-@pytest.mark.parametrize("n_queries, batch_size", [(10, 3), (10, 5), (2, 128), (7, 2)])
-def test_batches_cover_every_query_once_and_never_hold_a_single_one(n_queries, batch_size):
+@pytest.mark.parametrize(
+    "n_queries, batch_size", [(10, 3), (10, 5), (2, 128), (7, 2), (909, 128), (1560, 128)]
+)
+def test_batches_cover_every_query_once_in_equal_batches_of_two_or_more(n_queries, batch_size):
     order = np.random.RandomState(0).permutation(n_queries)
     batches = _batches(order, batch_size)
     np.testing.assert_array_equal(np.concatenate(batches), order)
-    assert all(2 <= len(batch) <= batch_size + 1 for batch in batches)
+    sizes = [len(batch) for batch in batches]
+    assert max(sizes) - min(sizes) <= 1
+    assert min(sizes) >= 2
+    # The fewest batches of at most batch_size, unless that would leave a batch of one.
+    assert len(batches) == min(-(-n_queries // batch_size), n_queries // 2)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -140,12 +146,22 @@ def test_triples_with_unknown_entities_rank_last():
 
 
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.001, 0.1, 0.5])
-def test_smoothed_bce_equals_torch_on_dense_targets(label_smoothing):
+def test_smoothed_bce_and_its_gradient_equal_torch_on_dense_targets(label_smoothing):
     rng = np.random.default_rng(0)
-    logits = torch.tensor(rng.normal(scale=3.0, size=(6, 40)))
+    logits = torch.tensor(rng.normal(scale=3.0, size=(6, 40)), requires_grad=True)
     answers = sp.csr_array((rng.random((6, 40)) < 0.1).astype(np.float32))
     dense = answers.toarray().astype(np.float64)
     targets = torch.tensor((1 - label_smoothing) * dense + label_smoothing / 40)
     expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets)
+    (expected_grad,) = torch.autograd.grad(2.5 * expected, logits)
     actual = smoothed_one_to_n_bce(logits, answers, label_smoothing)
-    assert float(actual) == pytest.approx(float(expected), rel=1e-10)
+    (actual_grad,) = torch.autograd.grad(2.5 * actual, logits)
+    assert actual.item() == pytest.approx(expected.item(), rel=1e-10)
+    torch.testing.assert_close(actual_grad, expected_grad, rtol=1e-10, atol=1e-14)
+
+
+def test_smoothed_bce_passes_gradcheck():
+    rng = np.random.default_rng(1)
+    logits = torch.tensor(rng.normal(size=(3, 7)), requires_grad=True)
+    answers = sp.csr_array((rng.random((3, 7)) < 0.3).astype(np.float32))
+    assert torch.autograd.gradcheck(lambda x: smoothed_one_to_n_bce(x, answers, 0.1), logits)

@@ -34,8 +34,9 @@ rate, reciprocal relations (``create_inverse_triples=True``) and 1-N training
 ``1 - eps`` / ``eps / (n - 1)``, recfactor to ``1 - eps + eps / n`` / ``eps / n``; PyKEEN
 drops an incomplete last batch, as it does for models with batch norm, recfactor splits
 an epoch into equal batches of at most the batch size), each library seeded with the same
-``--seeds`` seeds in turn. Both are evaluated by the same code above (PyKEEN's ``predict_t`` / ``predict_h``), and PyKEEN's own ``RankBasedEvaluator``
-(realistic, filtered by train + valid) is printed as a cross-check. Seconds per epoch are
+``--seeds`` seeds in turn. Both are evaluated by the same code above (PyKEEN's
+``predict_t`` / ``predict_h``), and PyKEEN's own ``RankBasedEvaluator`` (realistic,
+filtered by train + valid) is printed as a cross-check. Seconds per epoch are
 the training time over the epochs (recfactor, then PyKEEN, alternating per seed).
 
 (c) speed on WN18RR with the authors' WN18RR dimensions:

@@ -169,6 +169,11 @@ class _RowsAndTable(torch.autograd.Function):
     gradient is added into it in place. Through ``nn.Embedding`` autograd added the two
     out of place, a copy of the whole entity table at every step (a WN18RR training
     step took 0.167 s instead of 0.156, one thread).
+
+    In place is safe because the interactions use the table only in products and
+    element-wise functions, whose backward makes a new gradient; an interaction that
+    passed the table through an addition (whose backward hands one gradient tensor to both
+    operands) would need a copy here.
     """
 
     @staticmethod

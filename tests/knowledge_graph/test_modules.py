@@ -186,8 +186,14 @@ def test_sixteen_bit_dropout_follows_the_torch_seed():
     assert torch.equal(masks[0], masks[1]) and not torch.equal(masks[0], masks[2])
 
 
-def test_entity_gradient_adds_the_lookup_and_the_output_layer():
-    scorer = EmbeddingScorer(10, 4, 3, 2, TuckERInteraction(3, 2, 0.0, 0.0, 0.0))
+@pytest.mark.parametrize(
+    "interaction",
+    [TuckERInteraction(3, 2, 0.0, 0.0, 0.0), LorentzInteraction(3, 1.3, 0.0, 0.0)],
+    ids=["tucker", "lorentz"],
+)
+def test_entity_gradient_adds_the_lookup_and_the_output_layer(interaction):
+    relation_dim = 2 if isinstance(interaction, TuckERInteraction) else 3
+    scorer = EmbeddingScorer(10, 4, 3, relation_dim, interaction)
     entities, relations = torch.tensor([0, 1, 1, 7]), torch.tensor([0, 1, 2, 3])
     scorer(entities, relations).pow(2).sum().backward()
     # The same computation, with plain autograd through both uses of the table.

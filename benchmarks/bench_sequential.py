@@ -239,8 +239,7 @@ def peers(name, parts, n_items, epochs, python, seeds, threads):
     means = frame.groupby("model", sort=False)[columns].mean()
     print(f"\nmean (standard deviation) over {seeds} seed(s):\n")
     spread = frame.groupby("model", sort=False)[columns].std()
-    print(means.combine(spread, lambda m, s: [f"{a:.4f} ({b:.4f})" for a, b in zip(m, s)])
-          .to_string())
+    print((means.map("{:.4f}".format) + " (" + spread.map("{:.4f}".format) + ")").to_string())
     if python is not None:
         for kind in ("SASRec", "BERT4Rec"):
             ours, theirs = means.loc[f"recfactor {kind}"], means.loc[f"RecTools {kind}Model"]

@@ -105,9 +105,9 @@ def judge(lists, targets, n_items):
 
 # --- recfactor --------------------------------------------------------------------------
 
-def run_recfactor(model, train, inputs, targets, n_items):
+def run_recfactor(model, train, inputs, targets, n_items, X_valid=None):
     start = time.perf_counter()
-    model.fit(train)
+    model.fit(train, X_valid=X_valid)
     seconds = time.perf_counter() - start
     lists = model.recommend(inputs, k=K)
     return {**judge(lists, targets, n_items), "s/epoch": seconds / model.n_iter_,
@@ -300,17 +300,14 @@ def beauty(parts, n_items, epochs, loss, n_negatives, patience):
     params = {"loss": loss} if loss == "ce" else {"loss": loss, "n_negatives": n_negatives}
     rows = []
     for kind in ("SASRec", "BERT4Rec"):
-        model = recfactor_model(kind, epochs, n_items, max_length=50, **params)
-        model.set_params(patience=patience)
-        start = time.perf_counter()
-        model.fit(parts["train"], X_valid=parts["valid"])
-        seconds = time.perf_counter() - start
+        model = recfactor_model(kind, epochs, n_items, max_length=50, patience=patience,
+                                **params)
+        result = run_recfactor(model, parts["train"], parts["inputs"], parts["targets"],
+                               n_items, X_valid=parts["valid"])
         best = int(np.argmax(model.validation_scores_)) + 1
-        lists = model.recommend(parts["inputs"], k=K)
-        rows.append({"model": f"{kind}, trained without the last two items", "epochs": best,
-                     "valid NDCG@10": model.best_validation_score_,
-                     **judge(lists, parts["targets"], n_items),
-                     "s/epoch": seconds / model.n_iter_})
+        rows.append({"model": f"{kind}, trained without the last two items", **result,
+                     "epochs": f"{best} ({model.n_iter_})",
+                     "valid NDCG@10": model.best_validation_score_})
         print(rows[-1], flush=True)
         refit = recfactor_model(kind, best, n_items, max_length=50, **params)
         rows.append({"model": f"{kind}, refit without the last item", "epochs": best,

@@ -179,17 +179,13 @@ class _RowsAndTable(torch.autograd.Function):
     @staticmethod
     def forward(ctx, table, ids):
         ctx.save_for_backward(ids)
-        ctx.table_shape = table.shape
         return table[ids], table.view_as(table)
 
     @staticmethod
     def backward(ctx, grad_rows, grad_table):
+        # Both gradients are tensors: autograd materialises an unused output's as zeros.
         (ids,) = ctx.saved_tensors
-        if grad_table is None:
-            grad_table = grad_rows.new_zeros(ctx.table_shape)
-        if grad_rows is not None:
-            grad_table.index_add_(0, ids, grad_rows)
-        return grad_table, None
+        return grad_table.index_add_(0, ids, grad_rows), None
 
 
 class EmbeddingScorer(nn.Module):

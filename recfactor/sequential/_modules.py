@@ -7,17 +7,21 @@ Every block is pre-LayerNorm (``x + Dropout(Attention(LN(x)))`` then
 ``x + Dropout(FFN(LN(x)))``) and the encoder ends with a LayerNorm: the residual stream
 carries the embeddings unnormalised, which trains stably without warm-up.
 
-Embeddings and weight matrices start Xavier normal and the item embeddings enter the
-encoder unscaled, as in the SASRec authors' code and RecTools. On MovieLens-100K (lr 1e-3,
-20 epochs) SASRec reached NDCG@10 0.068 / 0.074 with it against 0.061 / 0.061 with embeddings
-of standard deviation ``1 / sqrt(dim)`` scaled up by ``sqrt(dim)`` (two seeds,
-``benchmarks/bench_sequential.py``); on the small set of ``examples/plot_sequential.py`` (lr
-4e-3, 15 epochs) it did worse (0.029 against 0.045).
+Weights start as in GPT-2 and the SASRec+ authors' code (Klenitskiy & Vasilev, RecSys 2023):
+normal with standard deviation 0.02, biases zero, and the item embeddings enter the encoder
+scaled up by ``sqrt(dim)``, so that items outweigh the positional embeddings from the first
+step. Against Xavier-normal weights and unscaled items (whose standard deviation
+``sqrt(2 / (n_items + dim))`` shrinks with the catalogue), SASRec's test NDCG@10 went from
+0.068 / 0.074 to 0.092 / 0.094 on MovieLens-100K (20 epochs, seeds 0 and 1, see
+``benchmarks/bench_sequential.py``), and on Amazon Beauty (54,542 items; sampled softmax,
+2,048 negatives; early stopping, then a refit) from 0.027 to 0.034.
 """
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+INIT_STD = 0.02
 
 
 def attention_mask(valid, causal):
@@ -170,7 +174,9 @@ class SequenceEncoder(nn.Module):
         self.norm = nn.LayerNorm(dim)
         for module in self.modules():
             if isinstance(module, (nn.Linear, nn.Embedding)):
-                nn.init.xavier_normal_(module.weight)
+                nn.init.normal_(module.weight, std=INIT_STD)
+            if isinstance(module, nn.Linear):
+                nn.init.zeros_(module.bias)
 
     def forward(self, embedded, valid):
         """States of shape (batch, width, dim) from embeddings and the non-padding mask."""
@@ -198,16 +204,20 @@ class NextItemNetwork(nn.Module):
         self.n_items = n_items
         self.items = nn.Embedding(n_items + 1 + n_extra_tokens, dim, padding_idx=0)
         with torch.no_grad():
-            nn.init.xavier_normal_(self.items.weight[1:])
+            nn.init.normal_(self.items.weight[1:], std=INIT_STD)
+        self.input_scale = dim ** 0.5
         self.encoder = SequenceEncoder(dim, **encoder_params)
 
     def item_weights(self):
         """Embeddings of the items, shape (n_items, dim): the output layer."""
         return self.items.weight[1:self.n_items + 1]
 
+    def embed(self, tokens):
+        """Encoder input of the tokens: their embeddings scaled up by ``sqrt(dim)``."""
+        return self.items(tokens) * self.input_scale
+
     def forward(self, tokens):
-        valid = tokens != 0
-        return self.encoder(self.items(tokens), valid)
+        return self.encoder(self.embed(tokens), tokens != 0)
 
     def user_states(self, tokens):
         """State at the last (most recent) position of each left-padded row."""
@@ -225,4 +235,4 @@ class PositiveNegativeNetwork(NextItemNetwork):
         self.negative_encoder = SequenceEncoder(dim, **encoder_params)
 
     def negative_states(self, tokens):
-        return self.negative_encoder(self.items(tokens), tokens != 0)
+        return self.negative_encoder(self.embed(tokens), tokens != 0)

@@ -205,7 +205,6 @@ class NextItemNetwork(nn.Module):
         self.items = nn.Embedding(n_items + 1 + n_extra_tokens, dim, padding_idx=0)
         with torch.no_grad():
             nn.init.normal_(self.items.weight[1:], std=INIT_STD)
-        self.input_scale = dim ** 0.5
         self.encoder = SequenceEncoder(dim, **encoder_params)
 
     def item_weights(self):
@@ -214,7 +213,7 @@ class NextItemNetwork(nn.Module):
 
     def embed(self, tokens):
         """Encoder input of the tokens: their embeddings scaled up by ``sqrt(dim)``."""
-        return self.items(tokens) * self.input_scale
+        return self.items(tokens) * self.items.embedding_dim ** 0.5
 
     def forward(self, tokens):
         return self.encoder(self.embed(tokens), tokens != 0)

@@ -2,6 +2,7 @@ import numpy as np
 import torch
 
 from recfactor.sequential._modules import (
+    NextItemNetwork,
     PositionalKernel,
     SequenceEncoder,
     ValueMixer,
@@ -64,3 +65,21 @@ def test_kernel_encoder_never_looks_ahead_and_ignores_padding():
     with torch.no_grad():
         torch.testing.assert_close(encoder(noisy, valid)[0, 2:], states[0, 2:])
     np.testing.assert_allclose(trimmed[0].numpy(), states[0, 2:].numpy(), atol=1e-5)
+
+
+def test_weights_start_small_and_items_enter_scaled_by_sqrt_dim():
+    torch.manual_seed(0)
+    network = NextItemNetwork(50_000, 64, n_blocks=2, n_heads=1, dropout=0.0, max_length=50,
+                              positional="learned", causal=True, ffn_hidden=256,
+                              activation=torch.nn.ReLU).requires_grad_(False)
+    # Normal(0, 0.02) whatever the catalogue size (Xavier normal would give the items 0.006
+    # here and the linear layers 0.08 to 0.18), zero biases, padding zero.
+    assert abs(float(network.items.weight[1:].std()) - 0.02) < 0.001
+    assert abs(float(network.encoder.positions.weight.std()) - 0.02) < 0.002
+    for module in network.encoder.modules():
+        if isinstance(module, torch.nn.Linear):
+            assert abs(float(module.weight.std()) - 0.02) < 0.003
+            assert not module.bias.any()
+    assert not network.items.weight[0].any()
+    tokens = torch.tensor([[0, 3, 49_999]])
+    torch.testing.assert_close(network.embed(tokens), network.items.weight[tokens] * 8.0)

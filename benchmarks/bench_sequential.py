@@ -1,8 +1,8 @@
 """Next-item transformers: recfactor's SASRec / BERT4Rec against RecTools, and the variants.
 
 Run: ``RECFACTOR_DATA=../shared/data python benchmarks/bench_sequential.py``
-(``--datasets 100k latest-small beauty``, ``--epochs 20``, ``--seeds 3``, ``--threads N``,
-``--skip-peers``,
+(``--datasets 100k latest-small beauty``, ``--epochs 20``, ``--seeds 3``, ``--first-seed 0``,
+``--models SASRec BERT4Rec``, ``--threads N``, ``--skip-peers``,
 ``--rectools-python /tmp/seqbench-env/bin/python``, ``--loss sampled_ce --n-negatives 2048``).
 
 Data: MovieLens-100K and ml-latest-small (each user's ratings ordered by time, every rating
@@ -219,10 +219,10 @@ def table(rows, against=None):
     return frame.to_string(float_format="{:.4f}".format)
 
 
-def peers(name, parts, n_items, epochs, python, seeds, threads):
+def peers(name, parts, n_items, epochs, python, seeds, threads, models):
     rows = []
-    for seed in range(seeds):
-        for kind in ("SASRec", "BERT4Rec"):
+    for seed in seeds:
+        for kind in models:
             ours = run_recfactor(recfactor_model(kind, epochs, n_items, seed), parts["train"],
                                  parts["inputs"], parts["targets"], n_items)
             rows.append({"model": f"recfactor {kind}", "seed": seed, **ours})
@@ -233,15 +233,15 @@ def peers(name, parts, n_items, epochs, python, seeds, threads):
                 print(rows[-1], flush=True)
     frame = pd.DataFrame(rows)
     print(f"\n## {NAMES[name]}: recfactor against RecTools, {epochs} epochs, seeds "
-          f"0..{seeds - 1}\n")
+          f"{seeds[0]}..{seeds[-1]}\n")
     print(frame.to_string(index=False, float_format="{:.4f}".format))
     columns = ["NDCG@10", "HR@10", "Coverage@10", "s/epoch"]
     means = frame.groupby("model", sort=False)[columns].mean()
-    print(f"\nmean (standard deviation) over {seeds} seed(s):\n")
+    print(f"\nmean (standard deviation) over {len(seeds)} seed(s):\n")
     spread = frame.groupby("model", sort=False)[columns].std()
     print((means.map("{:.4f}".format) + " (" + spread.map("{:.4f}".format) + ")").to_string())
     if python is not None:
-        for kind in ("SASRec", "BERT4Rec"):
+        for kind in models:
             ours, theirs = means.loc[f"recfactor {kind}"], means.loc[f"RecTools {kind}Model"]
             print(f"{kind}: recfactor / RecTools: NDCG@10 {ours['NDCG@10'] / theirs['NDCG@10']:.3f}"
                   f", HR@10 {ours['HR@10'] / theirs['HR@10']:.3f}, s/epoch "
@@ -294,12 +294,12 @@ def variants(name, parts, n_items, epochs, rated, plain=None):
         float_format="{:.4f}".format))
 
 
-def beauty(parts, n_items, epochs, loss, n_negatives, patience):
+def beauty(parts, n_items, epochs, loss, n_negatives, patience, models):
     """Early stopping on the validation item, then a refit on train + validation items for
     the best epoch count, the model that is tested (as a grid search refits its winner)."""
     params = {"loss": loss} if loss == "ce" else {"loss": loss, "n_negatives": n_negatives}
     rows = []
-    for kind in ("SASRec", "BERT4Rec"):
+    for kind in models:
         model = recfactor_model(kind, epochs, n_items, max_length=50, patience=patience,
                                 **params)
         result = run_recfactor(model, parts["train"], parts["inputs"], parts["targets"],
@@ -326,6 +326,11 @@ def main():
                         default=["100k", "latest-small"])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=3, help="peer runs per model")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the peer runs use seeds first-seed, first-seed + 1, ...")
+    parser.add_argument("--models", nargs="+", choices=["SASRec", "BERT4Rec"],
+                        default=["SASRec", "BERT4Rec"],
+                        help="recfactor / RecTools models of the peer and Beauty runs")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch.set_num_threads in both libraries (default: torch's)")
     parser.add_argument("--skip-peers", action="store_true")
@@ -358,9 +363,12 @@ def main():
               f"{sum(map(len, sequences))} interactions, {len(parts['targets'])} test users",
               flush=True)
         if name == "beauty":
-            beauty(parts, n_items, args.epochs, args.loss, args.n_negatives, args.patience)
+            beauty(parts, n_items, args.epochs, args.loss, args.n_negatives, args.patience,
+                   args.models)
             continue
-        rows = (peers(name, parts, n_items, args.epochs, python, args.seeds, args.threads)
+        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+        rows = (peers(name, parts, n_items, args.epochs, python, seeds, args.threads,
+                      args.models)
                 if not args.skip_peers else [])
         if not args.skip_variants:
             plain = next((r for r in rows

@@ -20,7 +20,10 @@ from tqdm.auto import tqdm
 from ..metrics import make_ranking_scorer, ndcg_at_k, top_k
 from ..metrics._validation import _check_k
 from ..utils import import_torch, resolve_device
-from ._batching import sample_negatives, seen_items
+from ._batching import chunks_by_length, sample_negatives, seen_items
+
+# Chunks a training batch is computed in, by length (see _backward_batch).
+_LENGTH_CHUNKS = 4
 
 # Hyper-parameters of the estimators that offer a choice of next-item loss.
 _LOSS_CONSTRAINTS = {
@@ -93,6 +96,10 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
     def _min_max_length(self):
         return 1
 
+    def _row_lengths(self, arrays):
+        """Positions each training row covers: what a batch is chunked and weighted by."""
+        return arrays["lengths"]
+
     # --- fit ------------------------------------------------------------------------------
 
     def _fit(self, X, y, X_valid):
@@ -151,7 +158,8 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
         network = self.network_
         optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate,
                                      betas=(0.9, 0.98))
-        n_rows = len(next(iter(arrays.values())))
+        lengths = self._row_lengths(arrays)
+        n_rows = lengths.size
         self.loss_curve_ = []
         self.validation_scores_ = [] if valid is not None else None
         self.best_validation_score_ = None
@@ -164,15 +172,10 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
             total = 0.0
             for start in range(0, n_rows, self.batch_size):
                 rows = order[start:start + self.batch_size]
-                loss, states, targets = self._batch_loss(
-                    network, {name: a[rows] for name, a in arrays.items()}, rng, device
-                )
-                if self.barlow_twins_weight > 0:
-                    loss = loss + self.barlow_twins_weight * self._barlow_twins(states, targets)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                total += self._backward_batch(network, arrays, rows, lengths, rng,
+                                              device) * rows.size
                 optimizer.step()
-                total += loss.item() * rows.size
             self.loss_curve_.append(total / n_rows)
             progress = {"loss": f"{self.loss_curve_[-1]:.4f}"}
             if valid is not None:
@@ -192,6 +195,31 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
         if best_state is not None:
             network.load_state_dict(best_state)
         network.eval()
+
+    def _backward_batch(self, network, arrays, rows, lengths, rng, device):
+        """Accumulate the gradient of a batch's loss; return the loss.
+
+        The batch is computed in chunks of histories of similar length, each weighted by its
+        share of the batch's positions: the same step as one pass over the whole batch
+        (exactly for SASRec's mean over positions, in expectation for the masked ones) at
+        far less padding (on MovieLens-100K half of a batch's 200 columns are padding on
+        average). The Barlow Twins term pairs states across the whole batch, so with it the
+        batch is one chunk.
+        """
+        n_chunks = 1 if self.barlow_twins_weight > 0 else _LENGTH_CHUNKS
+        chunks = chunks_by_length(rows, lengths, n_chunks)
+        positions = lengths[rows].sum()
+        value = 0.0
+        for chunk in chunks:
+            loss, states, targets = self._batch_loss(
+                network, {name: a[chunk] for name, a in arrays.items()}, rng, device
+            )
+            if self.barlow_twins_weight > 0:
+                loss = loss + self.barlow_twins_weight * self._barlow_twins(states, targets)
+            share = lengths[chunk].sum() / positions
+            (loss * share).backward()
+            value += loss.item() * share
+        return value
 
     def _barlow_twins(self, states, targets):
         from ._losses import barlow_twins_loss, same_target_pairs

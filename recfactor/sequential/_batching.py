@@ -46,6 +46,30 @@ def left_pad(sequences, width, *, fill=PADDING, shift=0, dtype=np.int64):
     return padded, lengths
 
 
+def chunks_by_length(rows, lengths, n_chunks):
+    """The rows of a batch, sorted by length and split into up to ``n_chunks`` chunks.
+
+    A batch is padded to its longest history; computed chunk by chunk, each chunk is
+    trimmed to its own longest (:func:`trim_padding`), so short histories skip most of the
+    padding of long ones while the batch, and so each gradient step, stays the same.
+
+    Parameters
+    ----------
+    rows : ndarray of int
+        Row indices of the batch.
+    lengths : ndarray
+        Positions each row (of all rows) covers.
+    n_chunks : int
+
+    Returns
+    -------
+    chunks : list of ndarray
+        Non-empty, together exactly ``rows``, shortest rows first.
+    """
+    ordered = rows[np.argsort(lengths[rows], kind="stable")]
+    return [chunk for chunk in np.array_split(ordered, n_chunks) if chunk.size]
+
+
 def seen_items(sequences, n_items):
     """The items of each sequence as a binary CSR matrix of shape (n_sequences, n_items)."""
     lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))

@@ -258,6 +258,9 @@ class PNFRec(_TransformerRecommender):
         arrays["contrast"], arrays["contrast_lengths"] = left_pad(disliked, width, fill=-1)
         return arrays
 
+    def _row_lengths(self, arrays):
+        return arrays["liked_lengths"] + arrays["disliked_lengths"]
+
     def _batch_loss(self, network, batch, rng, device):
         from ._losses import disliked_contrastive_loss
 

@@ -1,6 +1,12 @@
 import numpy as np
 
-from recfactor.sequential._batching import left_pad, mask_positions, seen_items, trim_padding
+from recfactor.sequential._batching import (
+    chunks_by_length,
+    left_pad,
+    mask_positions,
+    seen_items,
+    trim_padding,
+)
 
 
 def test_left_pad_matches_a_loop():
@@ -34,3 +40,16 @@ def test_mask_positions_masks_valid_positions_and_at_least_one_per_row():
 def test_seen_items():
     seen = seen_items([np.array([2, 0, 2]), np.array([], dtype=np.int64)], 4)
     np.testing.assert_array_equal(seen.toarray(), [[1, 0, 1, 0], [0, 0, 0, 0]])
+
+
+def test_chunks_by_length_split_a_batch_into_chunks_of_similar_length():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 200, size=500)
+    rows = rng.choice(500, size=128, replace=False)
+    chunks = chunks_by_length(rows, lengths, 4)
+    assert [c.size for c in chunks] == [32] * 4
+    np.testing.assert_array_equal(np.sort(np.concatenate(chunks)), np.sort(rows))
+    assert all(lengths[a].max() <= lengths[b].min() for a, b in zip(chunks, chunks[1:]))
+    # Each chunk is padded to its own longest row: far fewer positions than the batch's.
+    assert sum(lengths[c].max() * c.size for c in chunks) < 0.7 * lengths[rows].max() * 128
+    assert [c.size for c in chunks_by_length(rows[:3], lengths, 4)] == [1, 1, 1]

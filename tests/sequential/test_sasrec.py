@@ -98,6 +98,30 @@ def test_same_seed_same_model_and_global_rng_untouched(histories, fast):
     assert other.loss_curve_ != first.loss_curve_
 
 
+def test_a_batch_computed_in_length_chunks_gives_the_whole_batch_gradient(
+    histories, fast, monkeypatch
+):
+    import recfactor.sequential._base as base
+
+    model = SASRec(**{**fast, "dropout": 0.0, "max_epochs": 1}).fit(histories[0])
+    arrays = model._training_arrays([np.asarray(h) for h in histories[0]])
+    lengths = model._row_lengths(arrays)
+    rows = np.arange(64)
+    assert np.ptp(lengths[rows]) > 5  # chunks of different widths
+
+    def gradient(n_chunks):
+        monkeypatch.setattr(base, "_LENGTH_CHUNKS", n_chunks)
+        model.network_.zero_grad()
+        loss = model._backward_batch(model.network_, arrays, rows, lengths,
+                                     np.random.default_rng(0), "cpu")
+        return loss, [p.grad.clone() for p in model.network_.parameters()]
+
+    whole, chunked = gradient(1), gradient(4)
+    assert chunked[0] == pytest.approx(whole[0], rel=1e-5)
+    for expected, actual in zip(whole[1], chunked[1]):
+        torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-6)
+
+
 def test_pickle_round_trip_predicts_the_same(fitted, histories):
     restored = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(restored.recommend(histories[1]), fitted.recommend(histories[1]))

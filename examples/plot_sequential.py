@@ -10,7 +10,7 @@ items and learns to fill them in from both sides. Here both learn from the embed
 leave-last-out, each user's last movie hidden and every other movie ranked (NDCG@10 and
 HR@10, movies already rated excluded), against a popularity baseline.
 
-The models train for 8 epochs, so that the example runs in about a minute on a 2-core
+The models train for 8 epochs, so that the example runs in about 20 seconds on a 2-core
 CPU. In 8 epochs on this small set SASRec beats the popularity baseline by far (NDCG@10
 0.051 against 0.022), while BERT4Rec's masked training stays below it (0.015): it learns from
 a fifth of the positions only and needs many more epochs

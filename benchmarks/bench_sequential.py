@@ -332,7 +332,8 @@ def main():
                         default=["SASRec", "BERT4Rec"],
                         help="recfactor / RecTools models of the peer and Beauty runs")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch.set_num_threads in both libraries (default: torch's)")
+                        help="threads of torch, BLAS and Numba in both libraries "
+                        "(default: their own defaults)")
     parser.add_argument("--skip-peers", action="store_true")
     parser.add_argument("--skip-variants", action="store_true")
     parser.add_argument("--rectools-python", default=os.environ.get("RECTOOLS_PYTHON",
@@ -344,9 +345,18 @@ def main():
                         help="Beauty: epochs without validation gain before stopping")
     args = parser.parse_args()
     if args.threads is not None:
+        import numba
         import torch
+        from threadpoolctl import threadpool_limits
 
+        # Every pool, not only torch's: an idle OpenMP or BLAS pool left at the core count
+        # spins on the core the other library's timed run needs.
         torch.set_num_threads(args.threads)
+        numba.set_num_threads(args.threads)
+        threadpool_limits(args.threads)
+        for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                         "NUMBA_NUM_THREADS"):
+            os.environ[variable] = str(args.threads)  # for the RecTools worker
     python = None
     if not args.skip_peers:
         ok, why = rectools_available(args.rectools_python)

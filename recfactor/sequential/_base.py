@@ -228,7 +228,7 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
         return barlow_twins_loss(states[first], states[second], self.barlow_twins_lambda)
 
     def _item_loss(self, network, states, targets, rng, loss):
-        """Next-item loss of the states (batch, width, dim) at the targets >= 0.
+        """Next-item loss of the states (batch, positions, dim) at the targets >= 0.
 
         ``"bce"`` and ``"gbce"`` contrast every position with ``k`` uniformly drawn items,
         drawn once per history and shared by its positions (the same marginal distribution

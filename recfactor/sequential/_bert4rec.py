@@ -178,9 +178,15 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
         torch = import_torch()
         (tokens,) = trim_padding(batch["tokens"], lengths=batch["lengths"])
         masked = mask_positions(tokens != 0, self.mask_probability, rng)
-        targets = np.where(masked, tokens - 1, -1)
         inputs = np.where(masked, self._mask_token(), tokens)
-        states = network(torch.from_numpy(inputs).to(device))
+        # Only the masked positions' states are read: each row's, in order, padded with
+        # unmasked ones (no target) up to the batch's largest number.
+        n_masked = max(int(masked.sum(axis=1).max()), 1)
+        queries = np.argsort(~masked, axis=1, kind="stable")[:, :n_masked]
+        targets = np.where(np.take_along_axis(masked, queries, axis=1),
+                           np.take_along_axis(tokens, queries, axis=1) - 1, -1)
+        states = network(torch.from_numpy(inputs).to(device),
+                         torch.from_numpy(queries).to(device))
         targets = torch.from_numpy(targets).to(device)
         return self._item_loss(network, states, targets, rng, self.loss)
 

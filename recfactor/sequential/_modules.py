@@ -24,19 +24,28 @@ from torch import nn
 INIT_STD = 0.02
 
 
-def attention_mask(valid, causal):
-    """Boolean mask (``True``: may attend) of shape (batch, 1, width, width).
+def attention_mask(valid, causal, queries=None):
+    """Boolean mask (``True``: may attend) of shape (batch, 1, n_queries, width).
 
     A query attends to non-padding keys, and with ``causal`` only to itself and the past.
     Every query may attend to itself, so that rows of padding get a finite softmax; their
-    outputs are never read.
+    outputs are never read. ``queries`` (batch, n_queries) are the columns whose outputs are
+    wanted, all of them when ``None``.
     """
     width = valid.shape[1]
-    diagonal = torch.eye(width, dtype=torch.bool, device=valid.device)
-    mask = valid[:, None, :] | diagonal
+    keys = torch.arange(width, device=valid.device)
+    if queries is None:
+        queries = keys[None, :]
+    itself = keys == queries[..., None]
+    mask = valid[:, None, :] | itself
     if causal:
-        mask = mask & torch.ones_like(diagonal).tril()
+        mask = mask & (keys <= queries[..., None])
     return mask[:, None]
+
+
+def gather_positions(x, queries):
+    """Rows ``x[b, queries[b, j]]`` of (batch, width, dim) ``x``: shape (batch, n_queries, dim)."""
+    return x.gather(1, queries[..., None].expand(-1, -1, x.shape[-1]))
 
 
 class PositionalKernel(nn.Module):
@@ -101,10 +110,14 @@ class SelfAttention(nn.Module):
         self.kernel = kernel
         self.value_mixer = value_mixer
 
-    def forward(self, x, mask, valid):
+    def forward(self, x, mask, valid, queries=None):
         batch, width, dim = x.shape
-        q, k, v = (self.qkv(x).view(batch, width, 3, self.n_heads, dim // self.n_heads)
-                   .permute(2, 0, 3, 1, 4))
+        heads = (batch, -1, self.n_heads, dim // self.n_heads)
+        from_queries = x if queries is None else gather_positions(x, queries)
+        q = F.linear(from_queries, self.qkv.weight[:dim], self.qkv.bias[:dim])
+        k, v = (F.linear(x, self.qkv.weight[dim:], self.qkv.bias[dim:])
+                .view(batch, width, 2, *heads[2:]).permute(2, 0, 3, 1, 4))
+        q = q.view(heads).transpose(1, 2)
         if self.kernel is not None:
             # Zero the padding first: the mixing would otherwise carry it into real positions.
             keep = valid[:, None, :, None].to(x.dtype)
@@ -113,7 +126,7 @@ class SelfAttention(nn.Module):
         out = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
         )
-        return self.out(out.transpose(1, 2).reshape(batch, width, dim))
+        return self.out(out.transpose(1, 2).reshape(batch, -1, dim))
 
 
 class FeedForward(nn.Sequential):
@@ -136,8 +149,11 @@ class TransformerBlock(nn.Module):
         self.ffn = FeedForward(dim, ffn_hidden, dropout, activation)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x, mask, valid):
-        x = x + self.dropout(self.attention(self.attention_norm(x), mask, valid))
+    def forward(self, x, mask, valid, queries=None):
+        """Outputs at the ``queries`` columns (batch, n_queries), at every column if ``None``."""
+        attended = self.attention(self.attention_norm(x), mask, valid, queries)
+        x = x if queries is None else gather_positions(x, queries)
+        x = x + self.dropout(attended)
         return x + self.dropout(self.ffn(self.ffn_norm(x)))
 
 
@@ -178,8 +194,14 @@ class SequenceEncoder(nn.Module):
             if isinstance(module, nn.Linear):
                 nn.init.zeros_(module.bias)
 
-    def forward(self, embedded, valid):
-        """States of shape (batch, width, dim) from embeddings and the non-padding mask."""
+    def forward(self, embedded, valid, queries=None):
+        """States from embeddings (batch, width, dim) and the non-padding mask.
+
+        All ``width`` states, or with ``queries`` (batch, n_queries) of column indices only
+        theirs, shape (batch, n_queries, dim): the last block then attends from those
+        columns alone, which saves most of its work where few states are read (the masked
+        positions of BERT4Rec, the last position at inference).
+        """
         x = embedded
         width = x.shape[1]
         if self.positions is not None:
@@ -187,9 +209,12 @@ class SequenceEncoder(nn.Module):
             x = x + self.positions.weight[start:]
         x = self.dropout(x) * valid[..., None]
         mask = attention_mask(valid, self.causal)
-        for block in self.blocks:
+        *inner, last = self.blocks
+        for block in inner:
             x = block(x, mask, valid)
-        return self.norm(x)
+        if queries is not None:
+            mask = attention_mask(valid, self.causal, queries)
+        return self.norm(last(x, mask, valid, queries))
 
 
 class NextItemNetwork(nn.Module):
@@ -215,12 +240,14 @@ class NextItemNetwork(nn.Module):
         """Encoder input of the tokens: their embeddings scaled up by ``sqrt(dim)``."""
         return self.items(tokens) * self.items.embedding_dim ** 0.5
 
-    def forward(self, tokens):
-        return self.encoder(self.embed(tokens), tokens != 0)
+    def forward(self, tokens, queries=None):
+        """States of the tokens (batch, width), all or at the ``queries`` columns."""
+        return self.encoder(self.embed(tokens), tokens != 0, queries)
 
     def user_states(self, tokens):
         """State at the last (most recent) position of each left-padded row."""
-        return self(tokens)[:, -1]
+        last = torch.full((tokens.shape[0], 1), tokens.shape[1] - 1, device=tokens.device)
+        return self(tokens, last)[:, 0]
 
 
 class PositiveNegativeNetwork(NextItemNetwork):

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from recfactor.sequential._modules import (
@@ -65,6 +66,23 @@ def test_kernel_encoder_never_looks_ahead_and_ignores_padding():
     with torch.no_grad():
         torch.testing.assert_close(encoder(noisy, valid)[0, 2:], states[0, 2:])
     np.testing.assert_allclose(trimmed[0].numpy(), states[0, 2:].numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("positional", ["learned", "kernel"])
+@pytest.mark.parametrize("causal", [True, False])
+def test_states_at_queried_columns_are_those_of_the_full_pass(positional, causal):
+    torch.manual_seed(0)
+    encoder = SequenceEncoder(8, n_blocks=2, n_heads=2, dropout=0.0, max_length=6,
+                              positional=positional, causal=causal, ffn_hidden=16,
+                              activation=torch.nn.GELU).eval()
+    x = torch.randn(3, 6, 8)
+    valid = torch.tensor([[False, False, True, True, True, True]] + [[True] * 6] * 2)
+    queries = torch.tensor([[2, 5], [0, 3], [4, 4]])
+    with torch.no_grad():
+        full = encoder(x, valid)
+        picked = encoder(x, valid, queries)
+    expected = torch.stack([full[b, queries[b]] for b in range(3)])
+    torch.testing.assert_close(picked, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_weights_start_small_and_items_enter_scaled_by_sqrt_dim():

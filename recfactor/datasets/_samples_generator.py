@@ -86,7 +86,9 @@ def make_interactions(
     _check_positive(n_users=n_users, n_items=n_items, n_components=n_components)
     _check_density(density)
     if n_items < 2:
-        raise ValueError(f"n_items must be at least 2 so that every user has two items, got {n_items}.")
+        raise ValueError(
+            f"n_items must be at least 2 so that every user has two items, got {n_items}."
+        )
     rng = check_random_state(random_state)
     probabilities = _preference_probabilities(rng, n_users, n_items, n_components)
     mean = max(density * n_items, 2.0)
@@ -275,7 +277,8 @@ def make_triples(n_entities=100, n_relations=5, n_triples=1000, *, random_state=
     cluster = rng.permutation(np.arange(n_entities) % n_clusters)
     members = [np.flatnonzero(cluster == c) for c in range(n_clusters)]
     source = rng.randint(n_clusters, size=n_relations)
-    target = np.where(np.arange(n_relations) % 2 == 1, source, rng.randint(n_clusters, size=n_relations))
+    target = np.where(np.arange(n_relations) % 2 == 1, source,
+                      rng.randint(n_clusters, size=n_relations))
     capacity = sum(members[s].size * members[t].size for s, t in zip(source, target))
     if n_triples > capacity // 2:
         raise ValueError(

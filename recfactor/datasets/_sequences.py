@@ -38,7 +38,8 @@ _FILES = {
         "seq/ml-1m-gsasrec-split/train/input.txt",
         "06957b3d3cc937ac05e5f5ade2d2d5c1042efdd2b6779b768140e74d4f6b20e3",
         "numbered-lines",
-        f"{_RAW}/asash/gSASRec-pytorch/7e350285fb4721377c96e20ace7c74bf19bea57b/datasets/ml1m/train/input.txt",
+        f"{_RAW}/asash/gSASRec-pytorch/7e350285fb4721377c96e20ace7c74bf19bea57b"
+        "/datasets/ml1m/train/input.txt",
         "MovieLens-1M in SASRec's preprocessing, training part of gSASRec's split: each "
         "history without its last 2 items (3 for the 512 validation users), so it is a "
         "slightly shortened ML-1M.",

@@ -71,7 +71,8 @@ def check_interactions(
     >>> check_interactions(np.array([[1.0, np.nan]]))
     Traceback (most recent call last):
         ...
-    ValueError: X contains NaN at row 0, column 1 (1 non-finite value in total); interaction weights must be finite numbers.
+    ValueError: X contains NaN at row 0, column 1 (1 non-finite value in total);
+    interaction weights must be finite numbers.
     """
     kwargs = dict(accept_sparse="csr", dtype=(np.float64, np.float32), ensure_all_finite=False)
     if estimator is not None:
@@ -308,8 +309,8 @@ def check_triples(X, *, name="X"):
         if (values != np.round(values)).any():
             row, col = np.argwhere(values != np.round(values))[0]
             raise ValueError(
-                f"{name} has the non-integer id {values[row, col].item()!r} in triple {row}, column "
-                f"{col}; ids must be integers or strings."
+                f"{name} has the non-integer id {values[row, col].item()!r} in triple {row}, "
+                f"column {col}; ids must be integers or strings."
             )
         return _nonnegative_ids(values.astype(np.int64), name)
     flat = values.astype(object).ravel()

@@ -264,7 +264,8 @@ def test_inputs_are_not_modified():
         ([[1, 0]], [[0, 2]], 2, ValueError, r"item id 2 at row 0, column 1, but the catalogue"),
         ([[1, 0]], [[-2, 1]], 2, ValueError, r"item id -2 at row 0, column 0"),
         ([[np.nan, 1]], [[0, 1]], 1, ValueError, r"relevant contains NaN at row 0, column 0"),
-        ([[1, -1]], [[0, 1]], 1, ValueError, r"Negative values in data passed to relevant: -1 at row 0"),
+        ([[1, -1]], [[0, 1]], 1, ValueError,
+         r"Negative values in data passed to relevant: -1 at row 0"),
     ],
 )
 def test_bad_input(metric, relevant, rec, k, error, match):

@@ -52,7 +52,8 @@ def test_check_interactions_rejects_non_finite_and_names_position(value, message
 
 def test_check_interactions_negative_weights():
     X = np.array([[1.0, 0.0], [0.0, -2.0]])
-    with pytest.raises(ValueError, match="Negative values in data passed to X: -2 at row 1, column 1"):
+    message = "Negative values in data passed to X: -2 at row 1, column 1"
+    with pytest.raises(ValueError, match=message):
         check_interactions(X)
     assert check_interactions(X, allow_negative=True)[1, 1] == -2
 

@@ -129,8 +129,11 @@ def recfactor_model(kind, epochs, n_items, seed=0, **params):
 # --- RecTools, in its own interpreter -------------------------------------------------------
 
 def rectools_available(python):
-    check = subprocess.run([python, "-c", "import rectools.models, torch"],
-                           capture_output=True, text=True)
+    try:
+        check = subprocess.run([python, "-c", "import rectools.models, torch"],
+                               capture_output=True, text=True)
+    except OSError as error:
+        return False, [str(error)]
     return check.returncode == 0, check.stderr.strip().splitlines()[-1:] or [""]
 
 

@@ -93,11 +93,12 @@ def trim_padding(*arrays, lengths):
     return tuple(a[:, -width:] for a in arrays)
 
 
-def mask_positions(valid, probability, rng):
+def mask_positions(valid, probability, rng, last_item_probability=0.0):
     """Positions to hide for masked-item training, at least one per non-empty row.
 
     Each non-padding position is hidden with ``probability``; a row where none was drawn
-    hides its most recent item, so that every history contributes to the loss.
+    hides its most recent item, so that every history contributes to the loss. A share
+    ``last_item_probability`` of the rows hides its most recent item only.
 
     Parameters
     ----------
@@ -105,12 +106,15 @@ def mask_positions(valid, probability, rng):
         Non-padding positions (left-padded rows).
     probability : float
     rng : numpy.random.Generator
+    last_item_probability : float, default=0.0
 
     Returns
     -------
     masked : ndarray of bool of shape (n_rows, width)
     """
     masked = (rng.random(valid.shape) < probability) & valid
+    last_only = rng.random(valid.shape[0]) < last_item_probability
+    masked[last_only] = False
     empty = ~masked.any(axis=1) & valid[:, -1]
     masked[empty, -1] = True
     return masked

@@ -37,6 +37,17 @@ def test_mask_positions_masks_valid_positions_and_at_least_one_per_row():
     assert 0.15 < masked[:, 1:3].mean() < 0.25
 
 
+def test_mask_positions_hides_only_the_last_item_of_a_share_of_the_rows():
+    valid = np.array([[False] + [True] * 19] * 2000)
+    masked = mask_positions(valid, 0.2, np.random.default_rng(0), last_item_probability=0.3)
+    last_only = masked[:, -1] & (masked.sum(axis=1) == 1)
+    # Last-only rows: the 30 % drawn, plus the random-mask rows that drew nothing but it.
+    assert 0.27 < last_only.mean() < 0.34
+    assert not masked[:, 0].any()
+    random_rows = ~last_only
+    assert 0.15 < masked[random_rows, 1:-1].mean() < 0.25
+
+
 def test_seen_items():
     seen = seen_items([np.array([2, 0, 2]), np.array([], dtype=np.int64)], 4)
     np.testing.assert_array_equal(seen.toarray(), [[1, 0, 1, 0], [0, 0, 0, 0]])

@@ -59,7 +59,9 @@ def test_same_seed_same_model(histories, fast):
 
 
 @pytest.mark.parametrize("params, match", [({"max_length": 1}, "at least 2"),
-                                           ({"mask_probability": 1.0}, "mask_probability")])
+                                           ({"mask_probability": 1.0}, "mask_probability"),
+                                           ({"last_item_probability": 1.5},
+                                            "last_item_probability")])
 def test_bad_hyper_parameters_raise(histories, fast, params, match):
     with pytest.raises(ValueError, match=match):
         BERT4Rec(**{**fast, **params}).fit(histories[0])

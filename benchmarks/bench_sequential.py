@@ -103,6 +103,18 @@ def judge(lists, targets, n_items):
             "Coverage@10": coverage_at_k(lists, n_items, K)}
 
 
+def popularity(parts, n_items):
+    """The baseline every model must beat: the most frequent training items, seen excluded."""
+    from recfactor.metrics import top_k
+    from recfactor.sequential._batching import seen_items
+
+    counts = np.bincount(np.concatenate(parts["train"]), minlength=n_items).astype(float)
+    inputs = parts["inputs"]
+    lists = top_k(np.ones((len(inputs), 1)), K, item_factors=counts[:, None],
+                  exclude=seen_items(inputs, n_items))
+    return judge(lists, parts["targets"], n_items)
+
+
 # --- recfactor --------------------------------------------------------------------------
 
 def run_recfactor(model, train, inputs, targets, n_items, X_valid=None):
@@ -375,6 +387,9 @@ def main():
         print(f"\n# {NAMES[name]}: {len(sequences)} users, {n_items} items, "
               f"{sum(map(len, sequences))} interactions, {len(parts['targets'])} test users",
               flush=True)
+        baseline = popularity(parts, n_items)
+        print("Popularity (most frequent training items, seen excluded): "
+              + ", ".join(f"{name} {value:.4f}" for name, value in baseline.items()), flush=True)
         if name == "beauty":
             beauty(parts, n_items, args.epochs, args.loss, args.n_negatives, args.patience,
                    args.models)

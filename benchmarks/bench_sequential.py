@@ -315,8 +315,9 @@ def beauty(parts, n_items, epochs, loss, n_negatives, patience, models):
     params = {"loss": loss} if loss == "ce" else {"loss": loss, "n_negatives": n_negatives}
     rows = []
     for kind in models:
+        # Hours on a CPU: the progress bar shows each epoch's loss and validation NDCG@10.
         model = recfactor_model(kind, epochs, n_items, max_length=50, patience=patience,
-                                **params)
+                                verbose=1, **params)
         result = run_recfactor(model, parts["train"], parts["inputs"], parts["targets"],
                                n_items, X_valid=parts["valid"])
         best = int(np.argmax(model.validation_scores_)) + 1
@@ -324,7 +325,7 @@ def beauty(parts, n_items, epochs, loss, n_negatives, patience, models):
                      "epochs": f"{best} ({model.n_iter_})",
                      "valid NDCG@10": model.best_validation_score_})
         print(rows[-1], flush=True)
-        refit = recfactor_model(kind, best, n_items, max_length=50, **params)
+        refit = recfactor_model(kind, best, n_items, max_length=50, verbose=1, **params)
         rows.append({"model": f"{kind}, refit without the last item", "epochs": best,
                      **run_recfactor(refit, parts["train_valid"], parts["inputs"],
                                      parts["targets"], n_items)})

@@ -113,8 +113,8 @@ def mask_positions(valid, probability, rng, last_item_probability=0.0):
     masked : ndarray of bool of shape (n_rows, width)
     """
     masked = (rng.random(valid.shape) < probability) & valid
-    last_only = rng.random(valid.shape[0]) < last_item_probability
-    masked[last_only] = False
+    if last_item_probability > 0:
+        masked[rng.random(valid.shape[0]) < last_item_probability] = False
     empty = ~masked.any(axis=1) & valid[:, -1]
     masked[empty, -1] = True
     return masked

@@ -18,6 +18,12 @@ def test_learns_the_planted_transitions(fitted, histories, popularity_score):
     assert fitted.score(histories[1]) > popularity_score
 
 
+def test_learns_with_last_item_samples(histories, fast, popularity_score):
+    model = BERT4Rec(mask_probability=0.4, last_item_probability=0.5,
+                     **{**fast, "max_epochs": 40, "learning_rate": 1e-2}).fit(histories[0])
+    assert model.score(histories[1]) > popularity_score
+
+
 def test_recommends_after_a_mask_token(fitted):
     tokens = fitted._inference_tokens([np.array([4, 7])])
     np.testing.assert_array_equal(tokens[0, -3:], [5, 8, fitted.n_items_ + 1])

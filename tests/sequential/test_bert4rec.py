@@ -18,10 +18,23 @@ def test_learns_the_planted_transitions(fitted, histories, popularity_score):
     assert fitted.score(histories[1]) > popularity_score
 
 
-def test_learns_with_last_item_samples(histories, fast, popularity_score):
-    model = BERT4Rec(mask_probability=0.4, last_item_probability=0.5,
-                     **{**fast, "max_epochs": 40, "learning_rate": 1e-2}).fit(histories[0])
-    assert model.score(histories[1]) > popularity_score
+@pytest.mark.parametrize("last_item_probability", [0.0, 1.0])
+def test_last_item_samples_target_only_the_most_recent_item(histories, fast,
+                                                            last_item_probability):
+    targets_per_row = []
+
+    class Recording(BERT4Rec):
+        def _item_loss(self, network, states, targets, rng, loss):
+            targets_per_row.append((targets >= 0).sum(dim=1))
+            return super()._item_loss(network, states, targets, rng, loss)
+
+    Recording(mask_probability=0.4, last_item_probability=last_item_probability,
+              **{**fast, "max_epochs": 1}).fit(histories[0])
+    counts = torch.cat(targets_per_row)
+    if last_item_probability == 1.0:
+        assert (counts == 1).all()
+    else:
+        assert counts.float().mean() > 2
 
 
 def test_recommends_after_a_mask_token(fitted):

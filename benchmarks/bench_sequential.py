@@ -36,6 +36,9 @@ liked or not). Then the Barlow Twins weight's accuracy / coverage curve.
 option there. Each model trains without the last two items of each history, with early
 stopping on the validation item (``--patience``, at most ``--epochs`` epochs), and is
 refit without the last item for the best epoch count; both are tested on the last item.
+Unless ``--skip-variants``, the positional-kernel and Barlow Twins (0.1) SASRec variants are
+trained the same way, without the refit, and compared with plain SASRec trained without the
+last two items.
 """
 
 import argparse
@@ -226,11 +229,12 @@ def rectools_worker(source, result, config):
 
 # --- the tables ---------------------------------------------------------------------------
 
-def table(rows, against=None):
+def table(rows, against=None, against_label=None):
     frame = pd.DataFrame(rows).set_index("model")
     if against is not None:
         for metric in ("NDCG@10", "HR@10"):
-            frame[f"{metric} / {against}"] = frame[metric] / frame.loc[against, metric]
+            frame[f"{metric} / {against_label or against}"] = (frame[metric]
+                                                               / frame.loc[against, metric])
     return frame.to_string(float_format="{:.4f}".format)
 
 
@@ -309,31 +313,47 @@ def variants(name, parts, n_items, epochs, rated, plain=None):
         float_format="{:.4f}".format))
 
 
-def beauty(parts, n_items, epochs, loss, n_negatives, patience, models):
+BEAUTY_VARIANTS = {"SASRec positional=kernel": ("SASRec", {"positional": "kernel"}),
+                   "SASRec barlow_twins_weight=0.1": ("SASRec", {"barlow_twins_weight": 0.1})}
+
+
+def beauty(parts, n_items, epochs, loss, n_negatives, patience, models, with_variants):
     """Early stopping on the validation item, then a refit on train + validation items for
-    the best epoch count, the model that is tested (as a grid search refits its winner)."""
+    the best epoch count, the model that is tested (as a grid search refits its winner).
+    The variants stop early the same way and are compared with plain SASRec before refits."""
     params = {"loss": loss} if loss == "ce" else {"loss": loss, "n_negatives": n_negatives}
-    rows = []
-    for kind in models:
+
+    def early_stopped(label, kind, **extra):
         # Hours on a CPU: the progress bar shows each epoch's loss and validation NDCG@10.
         model = recfactor_model(kind, epochs, n_items, max_length=50, patience=patience,
-                                verbose=1, **params)
+                                verbose=1, **params, **extra)
         result = run_recfactor(model, parts["train"], parts["inputs"], parts["targets"],
                                n_items, X_valid=parts["valid"])
         best = int(np.argmax(model.validation_scores_)) + 1
-        rows.append({"model": f"{kind}, trained without the last two items", **result,
+        rows.append({"model": f"{label}, trained without the last two items", **result,
                      "epochs": f"{best} ({model.n_iter_})",
                      "valid NDCG@10": model.best_validation_score_})
         print(rows[-1], flush=True)
+        return best
+
+    rows = []
+    kinds = list(dict.fromkeys([*models, *(["SASRec"] if with_variants else [])]))
+    for kind in kinds:
+        best = early_stopped(kind, kind)
+        if kind not in models:
+            continue
         refit = recfactor_model(kind, best, n_items, max_length=50, verbose=1, **params)
         rows.append({"model": f"{kind}, refit without the last item", "epochs": best,
                      **run_recfactor(refit, parts["train_valid"], parts["inputs"],
                                      parts["targets"], n_items)})
         print(rows[-1], flush=True)
+    for label, (kind, extra) in BEAUTY_VARIANTS.items() if with_variants else ():
+        early_stopped(label, kind, **extra)
     print(f"\n## {NAMES['beauty']}: loss={loss}"
           f"{'' if loss == 'ce' else f', {n_negatives} shared negatives'}, max length 50, "
           f"early stopping (patience {patience}, at most {epochs} epochs)\n")
-    print(table(rows))
+    plain = "SASRec, trained without the last two items"
+    print(table(rows, plain if with_variants else None, "SASRec"))
 
 
 def main():
@@ -393,7 +413,7 @@ def main():
               + ", ".join(f"{name} {value:.4f}" for name, value in baseline.items()), flush=True)
         if name == "beauty":
             beauty(parts, n_items, args.epochs, args.loss, args.n_negatives, args.patience,
-                   args.models)
+                   args.models, not args.skip_variants)
             continue
         seeds = list(range(args.first_seed, args.first_seed + args.seeds))
         rows = (peers(name, parts, n_items, args.epochs, python, seeds, args.threads,

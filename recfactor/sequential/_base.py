@@ -90,8 +90,13 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
         target items of the predictions it judged (for the Barlow Twins term)."""
 
     @abstractmethod
+    def _trained_items(self, arrays):
+        """Ids of the items that occur in the training arrays, as input or as target."""
+
+    @abstractmethod
     def _inference_tokens(self, histories):
-        """Left-padded token rows whose last-position state represents each user."""
+        """Left-padded token rows whose last-position state represents each user; items
+        outside ``known_items_`` are left out (:meth:`_known_only`)."""
 
     def _min_max_length(self):
         return 1
@@ -122,6 +127,8 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
         with torch.random.fork_rng(devices=forked):
             torch.manual_seed(seed)
             self.n_items_ = n_items
+            self.known_items_ = np.zeros(n_items, dtype=bool)
+            self.known_items_[self._trained_items(arrays)] = True
             self.network_ = self._make_network(n_items).to(device)
             self._train(arrays, valid, rng, device)
         return self
@@ -282,6 +289,15 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
         if next(self.network_.parameters()).device != device:
             self.network_.to(device)
         return self.network_, device
+
+    def _known_only(self, sequences):
+        """The sequences without the items training never showed the network.
+
+        Such an item's embedding learned nothing about it (with a softmax loss it was only
+        pushed down as a wrong answer), so as the most recent item of a history it would
+        decide the user's state by noise; leaving it out reads the history as it was before.
+        """
+        return [s[self.known_items_[s]] for s in sequences]
 
     def _user_states(self, histories):
         torch = import_torch()

@@ -66,6 +66,7 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
     Attributes
     ----------
     n_items_ : int
+    known_items_ : ndarray of bool of shape (n_items_,)
     network_ : torch.nn.Module
     loss_curve_ : list of float
     validation_scores_ : list of float or None
@@ -203,6 +204,10 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
         targets = torch.from_numpy(targets).to(device)
         return self._item_loss(network, states, targets, rng, self.loss)
 
+    def _trained_items(self, arrays):
+        tokens = arrays["tokens"]
+        return tokens[tokens > 0] - 1
+
     def _inference_tokens(self, histories):
-        tokens, _ = left_pad(histories, self.max_length - 1, shift=1)
+        tokens, _ = left_pad(self._known_only(histories), self.max_length - 1, shift=1)
         return np.hstack([tokens, np.full((tokens.shape[0], 1), self._mask_token())])

@@ -109,6 +109,7 @@ class PNFRec(_TransformerRecommender):
     Attributes
     ----------
     n_items_ : int
+    known_items_ : ndarray of bool of shape (n_items_,)
     network_ : torch.nn.Module
     loss_curve_ : list of float
     validation_scores_ : list of float or None
@@ -286,9 +287,14 @@ class PNFRec(_TransformerRecommender):
                 states, next_liked, network.item_weights(), contrast, next_liked >= 0)
         return loss, picked, goal
 
+    def _trained_items(self, arrays):
+        inputs = np.concatenate([arrays["liked"].ravel(), arrays["disliked"].ravel()])
+        targets = np.concatenate([arrays["next_liked"].ravel(), arrays["next_disliked"].ravel()])
+        return np.concatenate([inputs[inputs > 0] - 1, targets[targets >= 0]])
+
     def _inference_tokens(self, histories):
         liked, _ = self._split(histories)
-        return left_pad(liked, self.max_length, shift=1)[0]
+        return left_pad(self._known_only(liked), self.max_length, shift=1)[0]
 
     def score(self, X, y=None):
         """NDCG@10 of the next liked item, items of the history excluded.

@@ -113,6 +113,11 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
     ----------
     n_items_ : int
         Size of the catalogue.
+    known_items_ : ndarray of bool of shape (n_items_,)
+        Items that occur, as input or as target, in the part of the training histories the
+        encoder read. The others are left out of any history the model encodes (their
+        embeddings learned nothing about them); they are still ranked, and excluded when
+        seen.
     network_ : torch.nn.Module
         The trained network (on the CPU after unpickling).
     loss_curve_ : list of float
@@ -253,5 +258,9 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
         targets = torch.from_numpy(np.ascontiguousarray(targets)).to(device)
         return self._item_loss(network, states, targets, rng, self.loss)
 
+    def _trained_items(self, arrays):
+        tokens, targets = arrays["tokens"], arrays["targets"]
+        return np.concatenate([tokens[tokens > 0] - 1, targets[targets >= 0]])
+
     def _inference_tokens(self, histories):
-        return left_pad(histories, self.max_length, shift=1)[0]
+        return left_pad(self._known_only(histories), self.max_length, shift=1)[0]

@@ -5,6 +5,7 @@ not a row of numbers), so ``parametrize_with_checks`` runs no check on them; the
 need no 2-D data are run here.
 """
 
+import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import (
     check_do_not_raise_errors_in_init_or_set_params,
@@ -40,3 +41,24 @@ def test_tags_say_samples_are_not_rows_of_numbers(Estimator):
     tags = Estimator().__sklearn_tags__()
     assert not tags.input_tags.two_d_array
     assert not tags.target_tags.required
+
+
+@pytest.mark.parametrize("Estimator, window", [(SASRec, 6), (BERT4Rec, 5)])
+def test_items_training_never_showed_are_left_out_of_histories(Estimator, window,
+                                                               histories, fast):
+    long = [h for h in histories[0] if h.size >= window]
+    # Item 45 comes before every window the encoder reads (SASRec reads the last
+    # max_length + 1 items: inputs and targets; BERT4Rec the last max_length).
+    model = Estimator(n_items=50, **{**fast, "max_length": 5, "max_epochs": 1}).fit(
+        [np.r_[45, h] for h in long])
+    in_windows = np.unique(np.concatenate([h[-window:] for h in long]))
+    np.testing.assert_array_equal(np.flatnonzero(model.known_items_), in_windows)
+    history = long[0][-3:]
+    for unknown in (45, 49):
+        for with_unknown in (np.r_[history, unknown], np.r_[unknown, history]):
+            np.testing.assert_array_equal(model.transform([with_unknown]),
+                                          model.transform([history]))
+    seen = np.r_[history, 45]
+    everything_unseen = model.recommend([seen], k=50 - np.unique(seen).size)[0]
+    assert not set(everything_unseen) & set(seen)
+    assert model.recommend([[45, 49]], k=3).shape == (1, 3)

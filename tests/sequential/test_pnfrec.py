@@ -73,3 +73,12 @@ def test_bad_histories_raise(fast, X, error, match):
 def test_unknown_items_raise(fitted):
     with pytest.raises(ValueError, match="invalid item id 40 in row 0.*catalogue has 40"):
         fitted.recommend([[(40, 5)]])
+
+
+def test_items_training_never_showed_are_left_out_of_histories(rated, fast):
+    model = PNFRec(n_items=50, **{**fast, "max_epochs": 1}).fit(rated[0])
+    trained = np.unique(np.concatenate([h[:, 0] for h in rated[0]]))
+    np.testing.assert_array_equal(np.flatnonzero(model.known_items_), trained)
+    history = np.array([[3, 5], [9, 1], [4, 5]])
+    np.testing.assert_array_equal(model.transform([np.vstack([history, [45, 5]])]),
+                                  model.transform([history]))

@@ -66,7 +66,7 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
     Attributes
     ----------
     n_items_ : int
-    known_items_ : ndarray of bool of shape (n_items_,)
+    known_items_ : ndarray of bool, one per catalogue item
     network_ : torch.nn.Module
     loss_curve_ : list of float
     validation_scores_ : list of float or None

@@ -113,7 +113,7 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
     ----------
     n_items_ : int
         Size of the catalogue.
-    known_items_ : ndarray of bool of shape (n_items_,)
+    known_items_ : ndarray of bool, one per catalogue item
         Items that occur, as input or as target, in the part of the training histories the
         encoder read. The others are left out of any history the model encodes (their
         embeddings learned nothing about them); they are still ranked, and excluded when

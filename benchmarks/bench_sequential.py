@@ -337,18 +337,18 @@ def beauty(parts, n_items, epochs, loss, n_negatives, patience, models, with_var
         return best
 
     rows = []
-    kinds = list(dict.fromkeys([*models, *(["SASRec"] if with_variants else [])]))
-    for kind in kinds:
+    for kind in models:
         best = early_stopped(kind, kind)
-        if kind not in models:
-            continue
         refit = recfactor_model(kind, best, n_items, max_length=50, verbose=1, **params)
         rows.append({"model": f"{kind}, refit without the last item", "epochs": best,
                      **run_recfactor(refit, parts["train_valid"], parts["inputs"],
                                      parts["targets"], n_items)})
         print(rows[-1], flush=True)
-    for label, (kind, extra) in BEAUTY_VARIANTS.items() if with_variants else ():
-        early_stopped(label, kind, **extra)
+    if with_variants:
+        if "SASRec" not in models:
+            early_stopped("SASRec", "SASRec")  # the row the variants are compared with
+        for label, (kind, extra) in BEAUTY_VARIANTS.items():
+            early_stopped(label, kind, **extra)
     print(f"\n## {NAMES['beauty']}: loss={loss}"
           f"{'' if loss == 'ce' else f', {n_negatives} shared negatives'}, max length 50, "
           f"early stopping (patience {patience}, at most {epochs} epochs)\n")

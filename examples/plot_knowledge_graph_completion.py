@@ -47,10 +47,13 @@ print(pd.DataFrame(train[:3], columns=["head", "relation", "tail"]))
 # ------
 # Each query ``(head, relation, ?)`` is scored against every entity at once, and each fact
 # also trains the reciprocal query ``(tail, relation^-1, ?)``, so one model answers both
-# directions. With validation triples, the model is evaluated every ``eval_every`` epochs and
-# keeps the parameters of its best validation MRR.
-tucker = TuckER(entity_dim=64, relation_dim=64, learning_rate=0.01, input_dropout=0.2,
-                hidden_dropout1=0.2, hidden_dropout2=0.2, max_epochs=50, eval_every=2,
+# directions. With validation triples, the model is evaluated before training and every
+# ``eval_every`` epochs, and keeps the parameters of its best validation MRR. This TuckER is
+# deliberately small, 10 dimensions for entities and relations: MIGTF's hyperbolic term
+# corrects what its base gets wrong on the training facts, and a large TuckER fits UMLS's
+# training facts exactly.
+tucker = TuckER(entity_dim=10, relation_dim=10, learning_rate=0.005, input_dropout=0.2,
+                hidden_dropout1=0.2, hidden_dropout2=0.3, max_epochs=1000, eval_every=5,
                 patience=10, device="cpu", random_state=0)
 tucker.fit(train, X_valid=valid)
 print(f"{tucker.n_iter_} epochs, best validation MRR {tucker.best_validation_score_:.3f} "
@@ -61,8 +64,8 @@ print(f"{tucker.n_iter_} epochs, best validation MRR {tucker.best_validation_sco
 # ------------------
 # Given a fitted TuckER, MIGTF copies and freezes it, then trains only the hyperbolic
 # embeddings of its correction term.
-migtf = MIGTF(tucker, hyperbolic_dim=16, learning_rate=0.005, label_smoothing=0.0,
-              max_epochs=40, eval_every=2, patience=5, device="cpu", random_state=0)
+migtf = MIGTF(tucker, hyperbolic_dim=50, max_epochs=1000, eval_every=5, patience=10,
+              device="cpu", random_state=0)
 migtf.fit(train, X_valid=valid)
 print(f"{migtf.n_iter_} epochs, best validation MRR {migtf.best_validation_score_:.3f} "
       f"at epoch {migtf.best_epoch_}")
@@ -70,12 +73,14 @@ print(f"{migtf.n_iter_} epochs, best validation MRR {migtf.best_validation_score
 # %%
 # Validation curves
 # -----------------
-# The validation MRR at each evaluation; MIGTF's epochs follow TuckER's. During training the
+# The validation MRR before training and at each evaluation; MIGTF's epochs follow TuckER's,
+# from the TuckER it keeps (its first point, before training, is that TuckER's score: a term
+# that never improves on it is not kept). During training the
 # model does not know the test facts, so they are not filtered out of the validation queries'
 # candidates: on a graph as dense as UMLS, the validation MRR is well below the test MRR below.
 fig, ax = plt.subplots(figsize=(7, 4))
-tucker_epochs = tucker.eval_every * np.arange(1, len(tucker.validation_scores_) + 1)
-migtf_epochs = tucker.n_iter_ + migtf.eval_every * np.arange(1, len(migtf.validation_scores_) + 1)
+tucker_epochs = tucker.eval_every * np.arange(len(tucker.validation_scores_))
+migtf_epochs = tucker.n_iter_ + migtf.eval_every * np.arange(len(migtf.validation_scores_))
 ax.plot(tucker_epochs, tucker.validation_scores_, marker="o", label="TuckER")
 ax.plot(migtf_epochs, migtf.validation_scores_, marker="s", label="MIGTF (TuckER frozen)")
 ax.axvline(tucker.best_epoch_, color="grey", linestyle=":", label="TuckER kept")
@@ -124,9 +129,11 @@ for name, model in [("TuckER", tucker), ("MIGTF", migtf)]:
 print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.4f}"))
 
 # %%
-# The two MRR columns agree: ``score`` ranks the same queries with the same filter. Whether
-# the hyperbolic correction pays off depends on the graph and on its base: on UMLS, a TuckER
-# this accurate leaves little to correct, so compare the two rows rather than expect a gain.
+# The two MRR columns agree: ``score`` ranks the same queries with the same filter. Over this
+# small TuckER the hyperbolic term lifts the test MRR by about 0.05. It does not make a small
+# model a large one: a TuckER with 100 dimensions reaches about 0.90 on UMLS by itself, and as
+# it ranks every training fact first, a term trained on top of it finds nothing to correct
+# (the knowledge-graph section of the benchmarks page has both cases over several seeds).
 #
 # Answering queries
 # -----------------

@@ -80,11 +80,13 @@ class TuckER(_KnowledgeGraphModel):
     loss_curve_ : list of float
         Mean training loss of each epoch.
     validation_scores_ : list of float
-        Validation MRR at each evaluation (empty without ``X_valid``).
+        Validation MRR before training and after every ``eval_every`` epochs: epochs 0,
+        ``eval_every``, ``2 * eval_every``... (empty without ``X_valid``).
     best_validation_score_ : float or None
         The best of them, whose parameters are kept.
     best_epoch_ : int
-        The epoch whose parameters are kept (the last one without ``X_valid``).
+        The epoch whose parameters are kept (the last one without ``X_valid``; 0 for the
+        starting parameters).
 
     See Also
     --------

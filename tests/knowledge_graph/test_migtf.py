@@ -112,6 +112,19 @@ def test_early_stopping_on_validation(base, split, capsys):
     assert capsys.readouterr() == ("", "")
 
 
+def test_keeps_its_base_unchanged_when_training_never_helps_on_validation(split):
+    # A term that only makes validation worse (a step far too large) is not kept: the
+    # starting point, the base's ranking, is the best validation score.
+    train, valid, test = split
+    base = TuckER(**BASE, max_epochs=100, random_state=0).fit(train, X_valid=valid)
+    model = MIGTF(base, **{**SMALL, "learning_rate": 1.0}, max_epochs=20, eval_every=1,
+                  patience=2, random_state=0).fit(train, X_valid=valid)
+    assert model.best_epoch_ == 0 and model.n_iter_ == 2
+    assert max(model.validation_scores_[1:]) < model.validation_scores_[0]
+    assert model.best_validation_score_ == pytest.approx(base.score(valid), abs=1e-4)
+    assert model.score(test) == pytest.approx(base.score(test), abs=1e-4)
+
+
 @pytest.mark.parametrize(
     "params",
     [{"curvature": 0}, {"hyperbolic_dim": 0}, {"hidden_dropout": 1}, {"base": "tucker"}],

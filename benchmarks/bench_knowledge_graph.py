@@ -203,6 +203,19 @@ def pykeen_scores(model, n_relations):
 # -- (a) accuracy ---------------------------------------------------------------------------
 
 
+def fit_tucker_then_migtf(data, params, max_epochs, args, seed=0):
+    """TuckER with early stopping on the validation triples, then MIGTF on top of it; each
+    with its fit time in seconds."""
+    training = dict(max_epochs=max_epochs, eval_every=args.eval_every, patience=args.patience,
+                    device="cpu", random_state=seed, verbose=args.verbose)
+    start = time.perf_counter()
+    tucker = TuckER(**params, **training).fit(data.train, X_valid=data.valid)
+    fit_tucker = time.perf_counter() - start
+    start = time.perf_counter()
+    migtf = MIGTF(tucker, **training).fit(data.train, X_valid=data.valid)
+    return tucker, fit_tucker, migtf, time.perf_counter() - start
+
+
 def bench_accuracy(args):
     rows = []
     for name in args.datasets:
@@ -210,16 +223,8 @@ def bench_accuracy(args):
         n_entities, n_relations = len(data.entity_ids), len(data.relation_ids)
         known = Filter(np.concatenate([data.train, data.valid, data.test]), n_entities,
                        n_relations)
-        start = time.perf_counter()
-        tucker = TuckER(**settings(name), max_epochs=args.max_epochs, eval_every=args.eval_every,
-                        patience=args.patience, device="cpu", random_state=0,
-                        verbose=args.verbose).fit(data.train, X_valid=data.valid)
-        fit_tucker = time.perf_counter() - start
-        start = time.perf_counter()
-        migtf = MIGTF(tucker, max_epochs=args.max_epochs, eval_every=args.eval_every,
-                      patience=args.patience, device="cpu", random_state=0,
-                      verbose=args.verbose).fit(data.train, X_valid=data.valid)
-        fit_migtf = time.perf_counter() - start
+        tucker, fit_tucker, migtf, fit_migtf = fit_tucker_then_migtf(
+            data, settings(name), args.max_epochs, args)
         seen = data.train[np.random.default_rng(0).permutation(len(data.train))[:TRAIN_SAMPLE]]
         for label, model, seconds in [("TuckER", tucker, fit_tucker),
                                       ("MIGTF(TuckER)", migtf, fit_migtf)]:
@@ -255,14 +260,9 @@ def bench_compact(args):
                        len(data.entity_ids), len(data.relation_ids))
         for dim in args.compact_dims:
             for seed in range(args.seeds):
-                tucker = TuckER(**{**settings(name), "entity_dim": dim, "relation_dim": dim},
-                                max_epochs=args.compact_epochs, eval_every=args.eval_every,
-                                patience=args.patience, device="cpu",
-                                random_state=seed).fit(data.train, X_valid=data.valid)
-                migtf = MIGTF(tucker, max_epochs=args.compact_epochs,
-                              eval_every=args.eval_every, patience=args.patience,
-                              device="cpu", random_state=seed).fit(data.train,
-                                                                   X_valid=data.valid)
+                tucker, _, migtf, _ = fit_tucker_then_migtf(
+                    data, {**settings(name), "entity_dim": dim, "relation_dim": dim},
+                    args.compact_epochs, args, seed)
                 size = n_parameters(tucker.module_)
                 for label, model, parameters in [
                         ("TuckER", tucker, size),

@@ -127,9 +127,11 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
         with torch.random.fork_rng(devices=forked):
             torch.manual_seed(seed)
             self.n_items_ = n_items
-            self.known_items_ = np.zeros(n_items, dtype=bool)
-            self.known_items_[self._trained_items(arrays)] = True
-            self.network_ = self._make_network(n_items).to(device)
+            counts = np.bincount(self._trained_items(arrays), minlength=n_items)
+            self.known_items_ = counts > 0
+            self.network_ = self._make_network(n_items)
+            self.network_.start_from_frequencies(counts)
+            self.network_.to(device)
             self._train(arrays, valid, rng, device)
         return self
 
@@ -248,19 +250,21 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
         torch = import_torch()
         has_target = targets >= 0
         picked, goal = states[has_target], targets[has_target]
-        weights = network.item_weights()
+        weights, bias = network.item_weights(), network.item_bias
         if loss == "ce":
-            return full_softmax_loss(picked, goal, weights), picked, goal
+            return full_softmax_loss(picked, goal, weights, bias), picked, goal
         n_negatives = self._n_negatives(loss)
         if loss == "sampled_ce":
             negatives = torch.from_numpy(sample_negatives(rng, self.n_items_, n_negatives))
-            value = sampled_softmax_loss(picked, goal, weights, negatives.to(states.device))
+            value = sampled_softmax_loss(picked, goal, weights, bias,
+                                         negatives.to(states.device))
             return value, picked, goal
         negatives = torch.from_numpy(
             sample_negatives(rng, self.n_items_, (states.shape[0], n_negatives))
         ).to(states.device)
-        positive = (picked * weights[goal]).sum(-1)
-        negative = torch.einsum("bwd,bkd->bwk", states, weights[negatives])
+        positive = (picked * weights[goal]).sum(-1) + bias[goal]
+        negative = (torch.einsum("bwd,bkd->bwk", states, weights[negatives])
+                    + bias[negatives][:, None, :])
         # A draw of a position's own target is no negative of it: its term is dropped.
         collision = negatives[:, None, :] == targets[:, :, None]
         negative = negative.masked_fill(collision, float("-inf"))[has_target]
@@ -315,8 +319,12 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
         return states
 
     def _recommend(self, histories, k, exclude_seen):
+        # The bias as one more factor, against a constant 1 on the users' side.
         states = self._user_states(histories)
-        item_factors = self.network_.item_weights().detach().cpu().numpy()
+        states = np.hstack([states, np.ones((states.shape[0], 1), dtype=states.dtype)])
+        network = self.network_
+        item_factors = np.hstack([network.item_weights().detach().cpu().numpy(),
+                                  network.item_bias.detach().cpu().numpy()[:, None]])
         exclude = (seen_items(self._history_items(histories), self.n_items_)
                    if exclude_seen else None)
         return top_k(states, k, item_factors=item_factors, exclude=exclude)
@@ -333,7 +341,8 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
         -------
         states : ndarray of shape (n_samples, embedding_dim) of float32
             The encoder's output at the most recent position; the score of item ``i`` is
-            ``states @ item_embeddings[i]``.
+            ``states @ W[i] + b[i]``, with ``W = network_.item_weights()`` the item
+            embeddings and ``b = network_.item_bias``.
         """
         return self._user_states(self._fitted_histories(X))
 

@@ -23,7 +23,8 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
     only), and the encoder predicts the hidden items from the rest of the history, on both
     sides with ``attention="bidirectional"``. To recommend, a [MASK] is
     appended after the history and its state scores every item by its dot product with the
-    item embeddings, the same table as the input's. The blocks are pre-LayerNorm, with a
+    item embeddings, the same table as the input's, plus an item bias that starts at the
+    items' log frequency in training. The blocks are pre-LayerNorm, with a
     feed-forward network of ``4 * embedding_dim`` GELU units.
 
     ``attention="causal"`` keeps everything else equal but lets a position see only the past

@@ -1,7 +1,8 @@
 """Training objectives of the sequential recommenders (imports torch).
 
 ``states`` are the encoder outputs at the positions that have a target, ``targets`` the item
-ids to predict there, and ``item_weights`` the (n_items, dim) output embeddings.
+ids to predict there, and ``item_weights`` (n_items, dim) and ``item_bias`` (n_items,) the
+output layer: the score of item ``i`` is ``state @ item_weights[i] + item_bias[i]``.
 """
 
 import torch
@@ -19,19 +20,19 @@ def gbce_beta(n_negatives, n_items, t):
     return alpha * (t * (1 - 1 / alpha) + 1 / alpha)
 
 
-def full_softmax_loss(states, targets, item_weights):
+def full_softmax_loss(states, targets, item_weights, item_bias):
     """Cross-entropy of the softmax over every item."""
-    return F.cross_entropy(states @ item_weights.T, targets)
+    return F.cross_entropy(states @ item_weights.T + item_bias, targets)
 
 
-def sampled_softmax_loss(states, targets, item_weights, negatives):
+def sampled_softmax_loss(states, targets, item_weights, item_bias, negatives):
     """Cross-entropy of the softmax over the target and negatives shared by the batch.
 
     A negative that happens to be the target of a position is left out of that position's
     softmax, so an item never competes with itself.
     """
-    positive = (states * item_weights[targets]).sum(-1, keepdim=True)
-    negative = states @ item_weights[negatives].T
+    positive = ((states * item_weights[targets]).sum(-1) + item_bias[targets])[:, None]
+    negative = states @ item_weights[negatives].T + item_bias[negatives]
     negative = negative.masked_fill(negatives[None, :] == targets[:, None], float("-inf"))
     logits = torch.cat([positive, negative], dim=1)
     return F.cross_entropy(logits, torch.zeros_like(targets))
@@ -80,7 +81,7 @@ def barlow_twins_loss(first, second, redundancy_weight):
     return (1 - diagonal).pow(2).sum() + redundancy_weight * off_diagonal
 
 
-def disliked_contrastive_loss(states, targets, item_weights, disliked, has_target):
+def disliked_contrastive_loss(states, targets, item_weights, item_bias, disliked, has_target):
     """Softmax of each liked target against the user's own disliked items (PNFRec).
 
     Parameters
@@ -90,6 +91,7 @@ def disliked_contrastive_loss(states, targets, item_weights, disliked, has_targe
     targets : tensor of shape (batch, width)
         Next liked item (ignored where ``has_target`` is False).
     item_weights : tensor of shape (n_items, dim)
+    item_bias : tensor of shape (n_items,)
     disliked : tensor of shape (batch, n_disliked)
         Each user's disliked items, -1 for padding.
     has_target : tensor of bool of shape (batch, width)
@@ -99,8 +101,10 @@ def disliked_contrastive_loss(states, targets, item_weights, disliked, has_targe
     loss : scalar tensor
         Mean over the positions with a target; a user with no disliked item adds 0.
     """
-    positive = (states * item_weights[targets.clamp(min=0)]).sum(-1, keepdim=True)
-    negative = torch.einsum("bwd,bnd->bwn", states, item_weights[disliked.clamp(min=0)])
+    liked, others = targets.clamp(min=0), disliked.clamp(min=0)
+    positive = ((states * item_weights[liked]).sum(-1) + item_bias[liked])[..., None]
+    negative = (torch.einsum("bwd,bnd->bwn", states, item_weights[others])
+                + item_bias[others][:, None, :])
     negative = negative.masked_fill((disliked < 0)[:, None, :], float("-inf"))
     logits = torch.cat([positive, negative], dim=-1)[has_target]
     return F.cross_entropy(logits, torch.zeros(logits.shape[0], dtype=torch.long,

@@ -284,7 +284,8 @@ class PNFRec(_TransformerRecommender):
         if self.contrastive_weight > 0 and batch["contrast_lengths"].any():
             (contrast,) = tensors(batch["contrast"], lengths=batch["contrast_lengths"])
             loss = loss + self.contrastive_weight * disliked_contrastive_loss(
-                states, next_liked, network.item_weights(), contrast, next_liked >= 0)
+                states, next_liked, network.item_weights(), network.item_bias, contrast,
+                next_liked >= 0)
         return loss, picked, goal
 
     def _trained_items(self, arrays):

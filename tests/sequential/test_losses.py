@@ -35,14 +35,15 @@ def test_gbce_loss_is_bce_with_a_tempered_positive():
 def test_sampled_softmax_leaves_out_a_negative_equal_to_the_target():
     generator = torch.Generator().manual_seed(0)
     states, weights = torch.randn(3, 4, generator=generator), torch.randn(6, 4, generator=generator)
+    bias = torch.randn(6, generator=generator)
     targets, negatives = torch.tensor([0, 2, 5]), torch.tensor([1, 2, 3])
-    logits = states @ weights.T
+    logits = states @ weights.T + bias
     expected = torch.stack([
         torch.logsumexp(logits[0, [0, 1, 2, 3]], 0) - logits[0, 0],
         torch.logsumexp(logits[1, [2, 1, 3]], 0) - logits[1, 2],
         torch.logsumexp(logits[2, [5, 1, 2, 3]], 0) - logits[2, 5],
     ]).mean()
-    torch.testing.assert_close(sampled_softmax_loss(states, targets, weights, negatives),
+    torch.testing.assert_close(sampled_softmax_loss(states, targets, weights, bias, negatives),
                                expected)
 
 
@@ -73,11 +74,11 @@ def test_barlow_twins_matches_numpy():
 def test_disliked_contrastive_loss():
     generator = torch.Generator().manual_seed(0)
     states = torch.randn(2, 2, 4, generator=generator)
-    weights = torch.randn(5, 4, generator=generator)
+    weights, bias = torch.randn(5, 4, generator=generator), torch.randn(5, generator=generator)
     targets = torch.tensor([[1, 2], [-1, 3]])
     disliked = torch.tensor([[0, 4], [-1, -1]])
-    loss = disliked_contrastive_loss(states, targets, weights, disliked, targets >= 0)
-    scores = lambda b, w, items: states[b, w] @ weights[items].T  # noqa: E731
+    loss = disliked_contrastive_loss(states, targets, weights, bias, disliked, targets >= 0)
+    scores = lambda b, w, items: states[b, w] @ weights[items].T + bias[items]  # noqa: E731
     expected = torch.stack([
         torch.logsumexp(scores(0, 0, [1, 0, 4]), 0) - scores(0, 0, [1])[0],
         torch.logsumexp(scores(0, 1, [2, 0, 4]), 0) - scores(0, 1, [2])[0],

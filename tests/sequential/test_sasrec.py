@@ -8,8 +8,9 @@ import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
 
-from recfactor.metrics import make_ranking_scorer
+from recfactor.metrics import make_ranking_scorer, top_k
 from recfactor.sequential import SASRec
+from recfactor.sequential._batching import seen_items
 
 N_ITEMS = 40  # the catalogue of the histories fixture
 
@@ -126,6 +127,27 @@ def test_pickle_round_trip_predicts_the_same(fitted, histories):
     restored = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(restored.recommend(histories[1]), fitted.recommend(histories[1]))
     np.testing.assert_array_equal(restored.transform(histories[1]), fitted.transform(histories[1]))
+
+
+def test_recommendations_rank_the_states_scores_with_the_item_bias(fitted, histories):
+    network = fitted.network_
+    with torch.no_grad():
+        scores = (fitted.transform(histories[1]) @ network.item_weights().numpy().T
+                  + network.item_bias.numpy())
+    expected = top_k(scores, 5, exclude=seen_items(histories[1], N_ITEMS))
+    np.testing.assert_array_equal(fitted.recommend(histories[1], k=5), expected)
+
+
+def test_item_bias_starts_from_the_training_frequencies(histories, fast):
+    class Untrained(SASRec):
+        def _train(self, arrays, valid, rng, device):
+            self.n_iter_ = 0
+
+    model = Untrained(**fast).fit(histories[0])
+    counts = np.bincount(model._trained_items(model._training_arrays(histories[0])),
+                         minlength=N_ITEMS)
+    expected = np.log1p(counts) - np.log1p(counts).mean()
+    np.testing.assert_allclose(model.network_.item_bias.detach().numpy(), expected, atol=1e-6)
 
 
 def test_unseen_users_get_recommendations_without_their_items(fitted):

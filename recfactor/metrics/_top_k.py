@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.utils.validation import check_array
 from threadpoolctl import threadpool_limits
 
-from ..utils._numba import numba_threads
+from ..utils._numba import row_threads
 from ._top_k_kernels import _top_k_rows
 from ._validation import _check_k, _check_mask
 
@@ -28,8 +28,8 @@ def top_k(
     Either ``scores`` holds the score of every item for every row, or it holds user factors
     and ``item_factors`` is given: the scores are then ``scores @ item_factors.T``, computed
     ``block_size`` rows at a time, so memory stays O(block_size x n_items) however many rows
-    there are. Each row is selected with a size-k heap (O(n_items log k), no full sort), in
-    parallel over the rows of a block.
+    there are. Each row is selected with a size-k heap (O(n_items log k), no full sort), on
+    several threads over the rows of a block.
 
     Parameters
     ----------
@@ -125,9 +125,9 @@ def top_k(
     top_items = np.empty((n_rows, k), dtype=np.int64)
     top_scores = np.empty((n_rows, k), dtype=dtype)
     nan_rows = np.zeros(n_rows, dtype=bool)
-    with numba_threads(n_jobs) as n_threads:
+    with row_threads(n_jobs) as run:
         # With n_jobs=None, BLAS keeps whatever limit the caller has set.
-        with threadpool_limits(None if n_jobs is None else n_threads, user_api="blas"):
+        with threadpool_limits(None if n_jobs is None else run.n_threads, user_api="blas"):
             for start in range(0, n_rows, block_size):
                 stop = min(start + block_size, n_rows)
                 if item_factors is None:
@@ -138,14 +138,18 @@ def top_k(
                     block = user_factors[start:stop] * item_factors.T
                 else:
                     block = user_factors[start:stop] @ item_factors.T
-                _top_k_rows(
-                    block,
-                    exclude_indptr[start : stop + 1],
-                    exclude_indices,
-                    top_items[start:stop],
-                    top_scores[start:stop],
-                    nan_rows[start:stop],
-                )
+
+                def select(lo, hi, block=block, start=start):
+                    _top_k_rows(
+                        block[lo:hi],
+                        exclude_indptr[start + lo : start + hi + 1],
+                        exclude_indices,
+                        top_items[start + lo : start + hi],
+                        top_scores[start + lo : start + hi],
+                        nan_rows[start + lo : start + hi],
+                    )
+
+                run(select, stop - start, row_cost=n_items)
                 if nan_rows[start:stop].any():
                     row = start + int(np.argmax(nan_rows[start:stop]))
                     source = "" if item_factors is None else " computed from the factors"

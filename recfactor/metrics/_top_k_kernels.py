@@ -1,13 +1,15 @@
-"""Top-k selection by a size-k heap per row, compiled by Numba and parallel over rows.
+"""Top-k selection by a size-k heap per row, compiled by Numba.
 
 The heap keeps the k best (score, item) pairs seen so far with the worst at its root, so a row
 costs O(n_items log k) and never a full sort. "Worse" means a lower score, or an equal score
 and a higher item id: ties go to the lower id, which makes the selection deterministic.
+
+The row loop is serial and releases the GIL, so ``top_k`` runs it on several ranges of rows
+at once (see :func:`recfactor.utils._numba.row_threads`); a ``parallel=True`` loop would
+make the first call of a fresh install compile for about 2 s instead of 0.5 s.
 """
 
 import numpy as np
-from numba import prange
-
 from ..utils._numba import njit
 
 
@@ -33,7 +35,10 @@ def _sift_up(scores, items, pos):
 
 
 @njit
-def _sift_down(scores, items, size, pos):
+def _sift_down(scores, items, size):
+    """Move the root of a heap of ``size`` entries down to its place."""
+    # Not the literal 0, which Numba would type (and compile _swap for) on its own.
+    pos = np.int64(0)
     while True:
         child = 2 * pos + 1
         if child >= size:
@@ -58,7 +63,7 @@ def _push(heap_scores, heap_items, size, k, score, item):
         return size + 1
     heap_scores[0] = score
     heap_items[0] = item
-    _sift_down(heap_scores, heap_items, k, 0)
+    _sift_down(heap_scores, heap_items, k)
     return k
 
 
@@ -75,9 +80,14 @@ def _sampled_floor(row_scores, excluded, heap_scores, heap_items):
     stride = n_items // max(2 * k, int(np.sqrt(n_items * k)))
     if stride < 2:
         return -np.inf
-    size = 0
+    # np.int64, not the literal 0: Numba would compile _push once more for a literal size.
+    size = np.int64(0)
+    # The sampled items and the excluded ones are both increasing, so one pointer walks the
+    # excluded items alongside (np.searchsorted here would double the compile time).
+    position = 0
     for item in range(0, n_items, stride):
-        position = np.searchsorted(excluded, item)
+        while position < excluded.shape[0] and excluded[position] < item:
+            position += 1
         if position < excluded.shape[0] and excluded[position] == item:
             continue
         score = row_scores[item]
@@ -87,7 +97,7 @@ def _sampled_floor(row_scores, excluded, heap_scores, heap_items):
     return heap_scores[0] if size == k else -np.inf
 
 
-@njit(parallel=True)
+@njit(nogil=True)
 def _top_k_rows(scores, exclude_indptr, exclude_indices, top_items, top_scores, nan_rows):
     """Fill ``top_items`` and ``top_scores`` (n_rows, k) with each row's best items, best first.
 
@@ -97,15 +107,15 @@ def _top_k_rows(scores, exclude_indptr, exclude_indices, top_items, top_scores, 
     """
     n_rows, n_items = scores.shape
     k = top_items.shape[1]
-    for row in prange(n_rows):
-        # The output row itself is the heap, so no thread allocates anything.
+    for row in range(n_rows):
+        # The output row itself is the heap, so nothing is allocated.
         heap_scores = top_scores[row]
         heap_items = top_items[row]
         excluded = exclude_indices[exclude_indptr[row]:exclude_indptr[row + 1]]
         # Items scored below the floor are outranked by k sampled ones, so never selected;
         # items scored equal to it may still win a tie by a lower id.
         floor = _sampled_floor(scores[row], excluded, heap_scores, heap_items)
-        size = 0
+        size = np.int64(0)
         root = -np.inf
         # The excluded items cut the row into runs of admissible items, so the loop over a
         # run only compares each score with the floor or the root of the full heap.
@@ -129,8 +139,9 @@ def _top_k_rows(scores, exclude_indptr, exclude_indices, top_items, top_scores, 
             run_start = max(run_start, run_stop + 1)
         # Heap sort in place: moving the root (the worst) to the end leaves the best first.
         for end in range(size - 1, 0, -1):
-            _swap(heap_scores, heap_items, 0, end)
-            _sift_down(heap_scores, heap_items, end, 0)
+            heap_scores[0], heap_scores[end] = heap_scores[end], heap_scores[0]
+            heap_items[0], heap_items[end] = heap_items[end], heap_items[0]
+            _sift_down(heap_scores, heap_items, end)
         for j in range(size, k):
             heap_items[j] = -1
             heap_scores[j] = -np.inf

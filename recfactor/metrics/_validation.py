@@ -64,4 +64,18 @@ def _check_mask(mask, shape, name):
         # The kernels walk each row in increasing column order; sort a copy, not the input.
         mask = mask.copy()
         mask.sort_indices()
-    return mask.indptr, mask.indices
+    return _csr_index_arrays(mask)
+
+
+def _csr_index_arrays(matrix):
+    """``indptr`` and ``indices`` of a CSR matrix, both int32 unless int64 is needed.
+
+    scipy picks either dtype depending on how the matrix was built, and each combination is
+    a specialisation that Numba compiles on its first call; one dtype means one compile.
+    int32 holds every matrix with fewer than 2**31 stored entries and columns, so the cast
+    is a copy only for matrices that scipy chose to index with int64 for other reasons.
+    """
+    limit = np.iinfo(np.int32).max
+    fits = matrix.nnz <= limit and matrix.shape[1] <= limit
+    dtype = np.int32 if fits else np.int64
+    return matrix.indptr.astype(dtype, copy=False), matrix.indices.astype(dtype, copy=False)

@@ -3,11 +3,12 @@ Fewer item features for cold-start recommendation
 =================================================
 
 A new item has no interactions, only features, and a cold-start model ranks it for users
-through those features. Many features are noise. :class:`~recfactor.feature_selection.
-CollaborativeMaxVolSelector` keeps the features that explain who interacts with the items
-(hybrid factorization of the features in a collaborative item similarity, then rectangular
-maxvol). Here it is compared with unsupervised maxvol, random features and the most or least
-frequent ones, by the accuracy of a :class:`~recfactor.neighbors.ContentKNN` on cold items.
+through those features. Many features are noise.
+:class:`~recfactor.feature_selection.CollaborativeMaxVolSelector` keeps the features that
+explain who interacts with the items (hybrid factorization of the features in a
+collaborative item similarity, then rectangular maxvol). Here it is compared with
+unsupervised maxvol, random features and the most or least frequent ones, by the accuracy of
+a :class:`~recfactor.neighbors.ContentKNN` on cold items.
 """
 
 # %%

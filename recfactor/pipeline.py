@@ -119,7 +119,9 @@ class RecommenderPipeline(Pipeline):
 
 
 def make_pipeline(*steps, **kwargs):
-    """:func:`sklearn.pipeline.make_pipeline`, giving a :class:`RecommenderPipeline`.
+    """Build a :class:`~recfactor.pipeline.RecommenderPipeline`, naming the steps by class.
+
+    :func:`sklearn.pipeline.make_pipeline`, with the recommender verbs on the pipeline.
 
     Parameters
     ----------

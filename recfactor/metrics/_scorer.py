@@ -38,7 +38,7 @@ def make_ranking_scorer(metric="ndcg", k=10, *, protocol="fold-in", holdout=0.2,
     Parameters
     ----------
     metric : {"ndcg", "hit_rate", "recall", "precision", "map", "mrr"}, default="ndcg"
-        Ranking metric at ``k`` from :mod:`recfactor.metrics`. Relevance is binary.
+        Ranking metric at ``k`` from ``recfactor.metrics``. Relevance is binary.
     k : int, default=10
         Length of the recommended lists.
     protocol : {"fold-in", "cold-start", "next-item"}, default="fold-in"

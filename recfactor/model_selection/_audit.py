@@ -119,7 +119,9 @@ def describe_interactions(log, *, user_col="user_id", item_col="item_id",
 
 
 class SplitReport:
-    """What :func:`audit_split` found: one row per check, with its value and status.
+    """The checks of :func:`~recfactor.model_selection.audit_split`, with values and status.
+
+    One row per check.
 
     Attributes
     ----------

@@ -5,6 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recfactor.metrics import filtered_ranks, hits_at_k, mrr
+from recfactor.metrics._kg_kernels import _rank_counts
+from recfactor.utils import _numba
 
 
 def ref_filtered_ranks(scores, true_ids, filtered, ties):
@@ -151,3 +153,26 @@ def test_rank_metrics_bad_input(ranks, match):
         hits_at_k(ranks, 1)
     with pytest.raises(ValueError, match=r"k must be a positive integer, got 0"):
         hits_at_k([1, 2], 0)
+
+
+def test_queries_ranked_on_several_threads_match_the_reference(monkeypatch):
+    monkeypatch.setattr(_numba, "_MIN_CHUNK_WORK", 1)
+    monkeypatch.setattr(_numba.numba, "get_num_threads", lambda: 4)
+    scores, true_ids, filtered = random_case(np.random.default_rng(5), 90, 50, 4, 0.1)
+    np.testing.assert_array_equal(
+        filtered_ranks(scores, true_ids, sp.csr_matrix(filtered)),
+        ref_filtered_ranks(scores, true_ids, filtered, "realistic"),
+    )
+    scores[61, 0] = np.nan
+    with pytest.raises(ValueError, match="query 61"):
+        filtered_ranks(scores, true_ids)
+
+
+def test_int64_indexed_filters_reuse_the_int32_compilation():
+    scores, true_ids, filtered = random_case(np.random.default_rng(6), 10, 20, 5, 0.2)
+    known = sp.csr_matrix(filtered)
+    expected = filtered_ranks(scores, true_ids, known)
+    compiled = set(_rank_counts.signatures)
+    known.indptr, known.indices = known.indptr.astype(np.int64), known.indices.astype(np.int64)
+    np.testing.assert_array_equal(filtered_ranks(scores, true_ids, known), expected)
+    assert set(_rank_counts.signatures) == compiled

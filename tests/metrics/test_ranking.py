@@ -17,6 +17,14 @@ from recfactor.metrics import (
     precision_at_k,
     recall_at_k,
 )
+from recfactor.metrics._ranking_kernels import (
+    _average_precision,
+    _hit_counts,
+    _ndcg,
+    _reciprocal_rank,
+)
+
+KERNELS = (_average_precision, _hit_counts, _ndcg, _reciprocal_rank)
 
 # Plain references, one user at a time. `rel` is a dense row of relevance, `rec` a row of ids.
 
@@ -313,3 +321,15 @@ def test_novelty_and_average_popularity_edge_cases():
         average_popularity(rec, [[1, 1, 0]], k=2)
     with pytest.warns(UndefinedMetricWarning, match="Every list is padding only"):
         assert novelty(np.array([[-1]]), [0.5], k=1) == 0.0
+
+
+@pytest.mark.parametrize("metric, reference", METRICS, ids=METRIC_IDS)
+def test_int64_indexed_relevance_reuses_the_int32_compilation(metric, reference):
+    dense, rec = random_case(0, n_users=40, n_items=30, n_columns=10)
+    relevant = sp.csr_matrix(dense)
+    expected = metric(relevant, rec, 10, average=False)
+    compiled = {kernel: set(kernel.signatures) for kernel in KERNELS}
+    relevant.indptr = relevant.indptr.astype(np.int64)
+    relevant.indices = relevant.indices.astype(np.int64)
+    np.testing.assert_array_equal(metric(relevant, rec, 10, average=False), expected)
+    assert {kernel: set(kernel.signatures) for kernel in KERNELS} == compiled

@@ -5,6 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recfactor.metrics import top_k
+from recfactor.metrics._top_k_kernels import _top_k_rows
+from recfactor.utils import _numba
 
 
 def ref_top_k(scores, k, excluded=None):
@@ -202,3 +204,52 @@ def test_nan_from_overflowing_factors_raises():
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         top_k(np.ones((2, 4)), **kwargs)
+
+
+@pytest.fixture
+def chunked_rows(monkeypatch):
+    """Rows split among four threads however small the work, even on a smaller machine."""
+    monkeypatch.setattr(_numba, "_MIN_CHUNK_WORK", 1)
+    monkeypatch.setattr(_numba.numba.config, "NUMBA_NUM_THREADS", 4)
+
+
+@pytest.mark.parametrize("item_factors", [None, "factors"])
+def test_rows_selected_on_several_threads_match_the_reference(chunked_rows, item_factors):
+    rng = np.random.default_rng(3)
+    if item_factors is None:
+        scores = random_scores(rng, (150, 80), n_levels=4)
+        dense = scores
+    else:
+        scores = rng.integers(-2, 3, size=(150, 3)).astype(np.float32)
+        item_factors = rng.integers(-2, 3, size=(80, 3)).astype(np.float32)
+        dense = scores @ item_factors.T
+    excluded = rng.random(dense.shape) < 0.2
+    expected = ref_top_k(dense, 9, excluded)
+    for block_size in (7, 1024):
+        items, top_scores = top_k(scores, 9, item_factors=item_factors, n_jobs=4,
+                                  exclude=sp.csr_matrix(excluded), block_size=block_size,
+                                  return_scores=True)
+        np.testing.assert_array_equal(items, expected[0])
+        np.testing.assert_array_equal(top_scores, expected[1])
+        assert top_scores.dtype == dense.dtype
+
+
+def test_nan_is_found_in_any_chunk(chunked_rows):
+    scores = np.ones((40, 10))
+    scores[37, 4] = np.nan
+    with pytest.raises(ValueError, match="NaN in row 37"):
+        top_k(scores, 3, n_jobs=4)
+
+
+def test_int64_indexed_masks_reuse_the_int32_compilation():
+    # scipy indexes with int64 for large matrices or by construction; each index dtype
+    # would be one more compile of the kernel on a fresh install.
+    rng = np.random.default_rng(0)
+    scores = rng.standard_normal((20, 30))
+    seen = sp.random(20, 30, density=0.2, format="csr", random_state=0)
+    expected = top_k(scores, 5, exclude=seen)
+    compiled = set(_top_k_rows.signatures)
+    wide = seen.copy()
+    wide.indptr, wide.indices = wide.indptr.astype(np.int64), wide.indices.astype(np.int64)
+    np.testing.assert_array_equal(top_k(scores, 5, exclude=wide), expected)
+    assert set(_top_k_rows.signatures) == compiled

@@ -1,8 +1,11 @@
+import threading
+
 import numba
 import numpy as np
 import pytest
 
 from recfactor.utils import _numba, njit, numba_threads
+from recfactor.utils._numba import row_threads
 
 
 def test_njit_caches_by_default(monkeypatch):
@@ -39,4 +42,70 @@ def test_numba_threads_negative_and_none():
         assert n == available
     with pytest.raises(ValueError, match="n_jobs == 0"):
         with numba_threads(0):
+            pass
+
+
+def _recorder():
+    calls = []
+
+    def record(start, stop):
+        calls.append((start, stop, threading.get_ident()))
+
+    return calls, record
+
+
+def test_row_threads_cover_every_row_once_in_chunks(monkeypatch):
+    # Chunking from the first row of work, and four threads even on a smaller machine.
+    monkeypatch.setattr(_numba, "_MIN_CHUNK_WORK", 1)
+    monkeypatch.setattr(_numba.numba.config, "NUMBA_NUM_THREADS", 4)
+    calls, record = _recorder()
+    with row_threads(4) as run:
+        assert run.n_threads == 4
+        run(record, 103)
+    ranges = sorted((start, stop) for start, stop, _ in calls)
+    assert len(ranges) == 4 * _numba._CHUNKS_PER_THREAD
+    assert ranges[0][0] == 0 and ranges[-1][1] == 103
+    assert all(stop == start for (_, stop), (start, _) in zip(ranges[:-1], ranges[1:]))
+    assert all(start < stop for start, stop in ranges)
+    assert threading.get_ident() not in {ident for _, _, ident in calls}
+
+
+def test_row_threads_run_small_work_in_the_callers_thread(monkeypatch):
+    monkeypatch.setattr(_numba.numba.config, "NUMBA_NUM_THREADS", 4)
+    calls, record = _recorder()
+    with row_threads(4) as run:
+        run(record, 50, row_cost=100)  # 5,000 elements: not worth a thread
+        run(record, 0)
+    assert calls == [(0, 50, threading.get_ident()), (0, 0, threading.get_ident())]
+    calls.clear()
+    with row_threads(1) as run:
+        assert run.n_threads == 1
+        run(record, 10**6, row_cost=10**6)
+    assert calls == [(0, 10**6, threading.get_ident())]
+
+
+def test_row_threads_raise_what_a_chunk_raises(monkeypatch):
+    monkeypatch.setattr(_numba, "_MIN_CHUNK_WORK", 1)
+    monkeypatch.setattr(_numba.numba.config, "NUMBA_NUM_THREADS", 2)
+
+    def fail(start, stop):
+        if start > 0:
+            raise ValueError(f"row {start}")
+
+    with pytest.raises(ValueError, match="row"):
+        with row_threads(2) as run:
+            run(fail, 10)
+
+
+def test_row_threads_read_but_never_set_numbas_thread_count():
+    before = numba.get_num_threads()
+    with numba_threads(1):
+        with row_threads() as run:
+            assert run.n_threads == 1
+    with row_threads(1) as run:
+        assert numba.get_num_threads() == before
+    with row_threads(None) as run:
+        assert run.n_threads == before
+    with pytest.raises(ValueError, match="n_jobs == 0"):
+        with row_threads(0):
             pass

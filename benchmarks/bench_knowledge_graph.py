@@ -1,9 +1,10 @@
 """Knowledge-graph completion: accuracy of TuckER and MIGTF, PyKEEN's TuckER, and speed.
 
 Run: ``RECFACTOR_DATA=../shared/data python benchmarks/bench_knowledge_graph.py``
-(``--parts accuracy peer speed compact``, ``--datasets umls nations wn18rr fb15k-237``,
-``--max-epochs 500``, ``--peer-epochs 100``, ``--seeds 3``, ``--speed-batches 30``,
-``--compact-dims 5 10 20``, ``--compact-epochs 1000``, ``--threads N``).
+(``--parts accuracy peer speed compact defaults``, ``--datasets umls nations wn18rr
+fb15k-237``, ``--max-epochs 500``, ``--peer-epochs 100``, ``--seeds 3``,
+``--speed-batches 30``, ``--compact-dims 5 10 20``, ``--compact-epochs 1000``,
+``--defaults-epochs 100``, ``--synthetic 100 25 6000``, ``--threads N``).
 PyKEEN is optional and only for the peer rows; install it in its own environment
 (``python -m venv --system-site-packages ENV && ENV/bin/pip install pykeen==1.11.1``) and run
 this script with ``ENV/bin/python``. Without it, the peer rows are skipped with a message.
@@ -62,6 +63,16 @@ process, alternating the methods.
 validation MRR (at most ``--compact-epochs`` epochs), then MIGTF with recfactor's defaults
 on top, for ``--seeds`` seeds; test MRR, the gain over the base per seed, and the number of
 parameters (MIGTF: its base's plus the hyperbolic term's).
+
+(e) defaults, UMLS, Nations and a synthetic graph (``make_triples`` with the sizes of
+``--synthetic``, split 80 / 10 / 10): ``TuckER()`` with its defaults against the tuned
+settings of (a) (the synthetic graph gets UMLS's and Nations') and the former defaults (the
+authors' FB15k-237 settings on every graph: d_e = d_r = 200, lr 0.0005, dropouts
+.3/.4/.5), each fitted with the
+validation triples (early stopping as in (a), the defaults ``eval_every=5, patience=10``) for
+at most ``--defaults-epochs`` epochs, for ``--seeds`` seeds; then MIGTF with its defaults over
+the default TuckER. It prints what the defaults' "auto" chose, and the ratio of the mean test
+MRRs, defaults over tuned.
 """
 
 import argparse
@@ -72,7 +83,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recfactor.datasets import load_knowledge_graph
+from recfactor.datasets import load_knowledge_graph, make_triples
 from recfactor.knowledge_graph import MIGTF, TuckER
 from recfactor.metrics import filtered_ranks, hits_at_k, mrr
 
@@ -500,10 +511,87 @@ def bench_speed(args):
           f"{epoch_batches} batches of a full epoch.")
 
 
+# -- (e) defaults ---------------------------------------------------------------------------
+
+
+class Synthetic:
+    """A graph of :func:`recfactor.datasets.make_triples`, split 80 / 10 / 10 at random."""
+
+    def __init__(self, n_entities, n_relations, n_triples):
+        triples = make_triples(n_entities=n_entities, n_relations=n_relations,
+                               n_triples=n_triples, random_state=0)
+        order = np.random.default_rng(0).permutation(n_triples)
+        cut = [int(0.8 * n_triples), int(0.9 * n_triples)]
+        self.train, self.valid, self.test = (triples[part] for part in np.split(order, cut))
+        self.entity_ids, self.relation_ids = np.arange(n_entities), np.arange(n_relations)
+        self.DESCR = (f"make_triples(n_entities={n_entities}, n_relations={n_relations}, "
+                      f"n_triples={n_triples}, random_state=0), {len(self.train)} / "
+                      f"{len(self.valid)} / {len(self.test)} train / valid / test")
+
+
+RESOLVED = ["entity_dim_", "relation_dim_", "learning_rate_", "input_dropout_", "hidden_dropout1_",
+            "hidden_dropout2_"]
+
+
+def bench_defaults(args):
+    graphs = [(name, load_knowledge_graph(name)) for name in args.datasets
+              if name in ("umls", "nations")]
+    graphs.append(("synthetic", Synthetic(*args.synthetic)))
+    rows, resolved = [], []
+    for name, data in graphs:
+        print(f"{name}: {data.DESCR}", flush=True)
+        known = Filter(np.concatenate([data.train, data.valid, data.test]),
+                       len(data.entity_ids), len(data.relation_ids))
+        for seed in range(args.seeds):
+            training = dict(max_epochs=args.defaults_epochs, device="cpu", random_state=seed)
+            for label, params in [("TuckER() defaults", {}), ("tuned", settings(name)),
+                                  ("former defaults", PAPER["fb15k-237"])]:
+                start = time.perf_counter()
+                tucker = TuckER(**params, **training).fit(data.train, X_valid=data.valid)
+                fits = [(label, tucker, time.perf_counter() - start)]
+                if label == "TuckER() defaults":
+                    resolved.append({"data": name, "seed": seed, **{
+                        key: getattr(tucker, key) for key in RESOLVED}})
+                    start = time.perf_counter()
+                    migtf = MIGTF(tucker, **training).fit(data.train, X_valid=data.valid)
+                    fits.append(("MIGTF(defaults TuckER)", migtf, time.perf_counter() - start))
+                for model_label, model, seconds in fits:
+                    ranks = evaluate(*recfactor_scores(model), data.test, known)
+                    rows.append({"data": name, "model": model_label, "seed": seed,
+                                 **metrics(ranks), "epochs run": model.n_iter_,
+                                 "best epoch": model.best_epoch_,
+                                 "valid MRR": model.best_validation_score_, "fit s": seconds})
+                    print(rows[-1], flush=True)
+    table = pd.DataFrame(rows)
+    print(f"\n(e) defaults: TuckER() with its defaults against the tuned settings of (a) "
+          f"(synthetic: those of UMLS and Nations) and the former defaults (FB15k-237's), "
+          f"each fitted with the validation triples "
+          f"(eval_every 5, patience 10) for at most {args.defaults_epochs} epochs, seeds "
+          f"0..{args.seeds - 1}; MIGTF with its defaults over the default TuckER; {hardware()}")
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    print("\nwhat the defaults' \"auto\" resolved to (the same for every seed):")
+    print(pd.DataFrame(resolved).drop_duplicates(subset=["data"]).drop(columns="seed")
+          .to_string(index=False))
+    means = table.groupby(["data", "model"], sort=False)[["MRR", "H@1", "H@10", "fit s"]].mean()
+    means = means.unstack("model")
+    summary = pd.DataFrame({
+        "defaults MRR": means[("MRR", "TuckER() defaults")],
+        "tuned MRR": means[("MRR", "tuned")],
+        "defaults / tuned": means[("MRR", "TuckER() defaults")] / means[("MRR", "tuned")],
+        "former defaults MRR": means[("MRR", "former defaults")],
+        "MIGTF(defaults) MRR": means[("MRR", "MIGTF(defaults TuckER)")],
+        "defaults fit s": means[("fit s", "TuckER() defaults")],
+        "tuned fit s": means[("fit s", "tuned")],
+    }).loc[[name for name, _ in graphs]]
+    print(f"\nmean over {args.seeds} seed(s):")
+    print(summary.to_string(float_format=lambda x: f"{x:.4f}"))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--parts", nargs="+", default=["accuracy", "peer", "speed", "compact"],
-                        choices=["accuracy", "peer", "speed", "compact"])
+    parser.add_argument("--parts", nargs="+",
+                        default=["accuracy", "peer", "speed", "compact", "defaults"],
+                        choices=["accuracy", "peer", "speed", "compact", "defaults"])
     parser.add_argument("--datasets", nargs="+", default=["umls", "nations", "wn18rr",
                                                           "fb15k-237"])
     parser.add_argument("--max-epochs", type=int, default=500)
@@ -511,9 +599,14 @@ def main():
     parser.add_argument("--patience", type=int, default=10)
     parser.add_argument("--peer-epochs", type=int, default=100)
     parser.add_argument("--seeds", type=int, default=3,
-                        help="peer runs per library; compact runs per dimension")
+                        help="peer runs per library; compact runs per dimension; "
+                             "defaults runs per setting")
     parser.add_argument("--compact-dims", nargs="+", type=int, default=[5, 10, 20])
     parser.add_argument("--compact-epochs", type=int, default=1000)
+    parser.add_argument("--defaults-epochs", type=int, default=100)
+    parser.add_argument("--synthetic", nargs=3, type=int, default=[100, 25, 6000],
+                        metavar=("ENTITIES", "RELATIONS", "TRIPLES"),
+                        help="make_triples sizes of the defaults part's synthetic graph")
     parser.add_argument("--speed-batches", type=int, default=30)
     parser.add_argument("--no-full-epoch", dest="full_epoch", action="store_false",
                         help="skip recfactor's full WN18RR epoch and test evaluation")
@@ -535,6 +628,8 @@ def main():
         bench_speed(args)
     if "compact" in args.parts:
         bench_compact(args)
+    if "defaults" in args.parts:
+        bench_defaults(args)
 
 
 if __name__ == "__main__":

@@ -159,7 +159,9 @@ class _KnowledgeGraphModel(TransformerMixin, BaseEstimator):
         with seeded_torch(int(rng.randint(np.iinfo(np.int32).max)), device):
             yield device, rng
 
-    def _train(self, scorer, parameters, X, X_valid, known, *, decay_rate, rng, device):
+    def _train(
+        self, scorer, parameters, X, X_valid, known, *, learning_rate, decay_rate, rng, device
+    ):
         """Train ``scorer`` on the encoded triples ``X``; ``known`` (encoded triples, X and
         X_valid among them) is the filter of every later evaluation."""
         from ._training import QueryAnswers, filtered_ranks_of_triples, train_one_to_n
@@ -183,7 +185,7 @@ class _KnowledgeGraphModel(TransformerMixin, BaseEstimator):
             parameters,
             QueryAnswers(X, self._n_entities, self._n_relations),
             label_smoothing=self.label_smoothing,
-            learning_rate=self.learning_rate,
+            learning_rate=learning_rate,
             decay_rate=decay_rate,
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,

@@ -207,8 +207,8 @@ class MIGTF(_KnowledgeGraphModel):
             scorer = FrozenBasePlusCorrection(self.base_.module_, self.module_).to(device)
             # Adam without decay, on the hyperbolic term only.
             self._train(
-                scorer, self.module_.parameters(), X, X_valid, known, decay_rate=1.0, rng=rng,
-                device=device,
+                scorer, self.module_.parameters(), X, X_valid, known,
+                learning_rate=self.learning_rate, decay_rate=1.0, rng=rng, device=device,
             )
         return self
 

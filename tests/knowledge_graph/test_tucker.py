@@ -10,10 +10,15 @@ from sklearn.model_selection import cross_val_score
 from sklearn.utils._param_validation import InvalidParameterError
 
 from recfactor.knowledge_graph import TuckER
+from recfactor.knowledge_graph._tucker import _auto_settings
 
 torch = pytest.importorskip("torch")
 
 SMALL = dict(entity_dim=16, relation_dim=16, learning_rate=0.01, device="cpu")
+# The benchmark's tuned settings for small graphs (UMLS, Nations), and a short training.
+TUNED = dict(entity_dim=100, relation_dim=100, learning_rate=0.005, input_dropout=0.2,
+             hidden_dropout1=0.2, hidden_dropout2=0.3)
+EPOCHS = 20
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +237,69 @@ def test_validation_entities_are_in_the_vocabulary():
 def test_works_in_cross_validation(split):
     scores = cross_val_score(TuckER(**SMALL, max_epochs=2, random_state=0), split[0], cv=2)
     assert scores.shape == (2,) and np.all(scores > 0)
+
+
+# -- defaults ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "n_entities, n_relations, expected",
+    [
+        # WN18RR and FB15k-237: the authors' settings for each.
+        (40943, 11, dict(entity_dim=200, relation_dim=30, learning_rate=0.01,
+                         input_dropout=0.2, hidden_dropout1=0.2, hidden_dropout2=0.3)),
+        (14541, 237, dict(entity_dim=200, relation_dim=200, learning_rate=0.0005,
+                          input_dropout=0.3, hidden_dropout1=0.4, hidden_dropout2=0.5)),
+        # UMLS and Nations: each embedding as wide as its table has rows, at least 30.
+        (135, 46, dict(entity_dim=135, relation_dim=92, learning_rate=0.01,
+                       input_dropout=0.2, hidden_dropout1=0.2, hidden_dropout2=0.3)),
+        (14, 55, dict(entity_dim=30, relation_dim=110, learning_rate=0.01,
+                      input_dropout=0.2, hidden_dropout1=0.2, hidden_dropout2=0.3)),
+        # The regime changes at 100 relations.
+        (500, 99, dict(entity_dim=200, relation_dim=198, learning_rate=0.01,
+                       input_dropout=0.2, hidden_dropout1=0.2, hidden_dropout2=0.3)),
+        (500, 100, dict(entity_dim=200, relation_dim=200, learning_rate=0.0005,
+                        input_dropout=0.3, hidden_dropout1=0.4, hidden_dropout2=0.5)),
+    ],
+)
+def test_auto_settings_follow_the_size_of_the_graph(n_entities, n_relations, expected):
+    assert _auto_settings(n_entities, n_relations) == expected
+
+
+def test_auto_is_resolved_in_fit_and_explicit_values_are_kept(split):
+    train, valid, _ = split
+    model = TuckER(max_epochs=1, device="cpu", random_state=0).fit(train, X_valid=valid)
+    # 100 entities and 4 relations.
+    assert (model.entity_dim_, model.relation_dim_, model.learning_rate_) == (100, 30, 0.01)
+    assert (model.input_dropout_, model.hidden_dropout1_, model.hidden_dropout2_) == (
+        0.2, 0.2, 0.3
+    )
+    assert model.module_.interaction.core.shape == (30, 100, 100)
+    assert model.get_params()["entity_dim"] == "auto"
+
+    model = TuckER(
+        entity_dim=8, learning_rate=0.02, hidden_dropout2=0.1, max_epochs=1, device="cpu",
+        random_state=0,
+    ).fit(train)
+    assert (model.entity_dim_, model.relation_dim_, model.learning_rate_) == (8, 30, 0.02)
+    assert (model.input_dropout_, model.hidden_dropout2_) == (0.2, 0.1)
+    assert model.module_.interaction.core.shape == (30, 8, 8)
+
+
+def test_defaults_learn_a_small_graph_in_few_epochs(split, reference_mrr):
+    train, valid, test = split
+    answers = np.concatenate([train[:, 2], train[:, 0]])
+    popularity = np.bincount(answers, minlength=100).astype(float)
+    per_relation = np.zeros((8, 100))
+    np.add.at(per_relation, (np.r_[train[:, 1], train[:, 1] + 4], answers), 1)
+
+    score = TuckER(max_epochs=EPOCHS, device="cpu", random_state=0).fit(
+        train, X_valid=valid
+    ).score(test)
+    tuned = TuckER(**TUNED, max_epochs=EPOCHS, device="cpu", random_state=0).fit(
+        train, X_valid=valid
+    ).score(test)
+
+    assert score > 2 * reference_mrr(lambda e, r: popularity, train, test)
+    assert score > 0.9 * reference_mrr(lambda e, r: per_relation[r], train, test)
+    assert score > 0.95 * tuned

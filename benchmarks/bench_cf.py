@@ -54,14 +54,14 @@ from recfactor.metrics import coverage_at_k, ndcg_at_k, recall_at_k, top_k
 from recfactor.model_selection import fold_in_split
 
 K = 10
-ALS_PARAMS = dict(factors=64, regularization=10.0, alpha=1.0, iterations=15)
+ALS_PARAMS = dict(rank=64, regularization=10.0, alpha=1.0, max_epochs=15)
 MODELS = {
     "Popularity": PopularityRecommender(),
     "PureSVD": PureSVD(rank=32, random_state=0),
     "EASE": EASE(l2=200.0),
-    "ALS": ALS(**ALS_PARAMS, use_gpu=False, random_state=0),
-    "BPR": BPR(factors=64, learning_rate=0.05, regularization=0.001, iterations=100,
-               use_gpu=False, random_state=0),
+    "ALS": ALS(**ALS_PARAMS, device="cpu", random_state=0),
+    "BPR": BPR(rank=64, learning_rate=0.05, regularization=0.001, max_epochs=100,
+               device="cpu", random_state=0),
 }
 NAMES = {"100k": "MovieLens-100K", "latest-small": "MovieLens ml-latest-small",
          "beauty": "Amazon Beauty (BERT4Rec)"}
@@ -124,7 +124,10 @@ def cross_validate(X, n_folds):
 
 def raw_als():
     """implicit's own CPU model with the wrapper's parameters and seed."""
-    return implicit.cpu.als.AlternatingLeastSquares(**ALS_PARAMS, random_state=0)
+    return implicit.cpu.als.AlternatingLeastSquares(
+        factors=ALS_PARAMS["rank"], regularization=ALS_PARAMS["regularization"],
+        alpha=ALS_PARAMS["alpha"], iterations=ALS_PARAMS["max_epochs"], random_state=0,
+    )
 
 
 def fit_overhead(X, repeats):

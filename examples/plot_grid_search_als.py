@@ -38,7 +38,7 @@ print(f"{X.shape[0]} users, {X.shape[1]} items, {X.nnz} interactions")
 ndcg = make_ranking_scorer("ndcg", k=10, protocol="fold-in")
 cv = KFold(3, shuffle=True, random_state=0)
 grid = {"regularization": [0.3, 1.0, 3.0, 10.0, 30.0], "alpha": [0.3, 1.0, 3.0]}
-search = GridSearchCV(ALS(factors=64, iterations=15, use_gpu=False, random_state=0),
+search = GridSearchCV(ALS(rank=64, max_epochs=15, device="cpu", random_state=0),
                       grid, scoring=ndcg, cv=cv).fit(X)
 print("best:", search.best_params_, f"NDCG@10 {search.best_score_:.4f}")
 

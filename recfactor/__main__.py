@@ -23,10 +23,10 @@ MODELS = {
     "Popularity": lambda seed: PopularityRecommender(),
     "PureSVD (rank 32)": lambda seed: PureSVD(rank=32, random_state=seed),
     # The settings of benchmarks/bench_cf.py, tuned once on MovieLens-100K.
-    "ALS (64 factors)": lambda seed: ALS(factors=64, regularization=10.0, alpha=1.0,
-                                         iterations=15, random_state=seed),
-    "BPR (64 factors)": lambda seed: BPR(factors=64, learning_rate=0.05, regularization=0.001,
-                                         iterations=100, random_state=seed),
+    "ALS (rank 64)": lambda seed: ALS(rank=64, regularization=10.0, alpha=1.0, max_epochs=15,
+                                      random_state=seed),
+    "BPR (rank 64)": lambda seed: BPR(rank=64, learning_rate=0.05, regularization=0.001,
+                                      max_epochs=100, random_state=seed),
 }
 
 

@@ -17,8 +17,8 @@ TESTS = Path(__file__).parent
 TEST_PARAMS = {
     "PureSVD": {"rank": 1},
     "RecommenderPipeline": {"steps": [("normalize", Normalizer()), ("svd", PureSVD(rank=1))]},
-    "ALS": {"factors": 2, "iterations": 2, "use_gpu": False},
-    "BPR": {"factors": 2, "iterations": 5, "use_gpu": False},
+    "ALS": {"rank": 2, "max_epochs": 2, "device": "cpu"},
+    "BPR": {"rank": 2, "max_epochs": 5, "device": "cpu"},
     "HybridSVD": {"rank": 1},
     "ContentKNN": {"n_neighbors": 3},
     "MaxVolSelector": {"n_features_to_select": 1, "rank": 1},

@@ -13,7 +13,7 @@ def test_demo_prints_a_results_table_where_every_model_beats_popularity(capsys):
     out = capsys.readouterr().out
     assert out.startswith("MovieLens latest-small: 671 users, 9125 items, 100004 ratings")
     assert list(table.index) == [
-        "Popularity", "PureSVD (rank 32)", "ALS (64 factors)", "BPR (64 factors)"
+        "Popularity", "PureSVD (rank 32)", "ALS (rank 64)", "BPR (rank 64)"
     ]
     assert {"NDCG@10", "HR@10", "Recall@10", "Coverage@10"} <= set(table.columns)
     assert (table["NDCG@10"].drop("Popularity") > table.loc["Popularity", "NDCG@10"]).all()

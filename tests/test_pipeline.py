@@ -64,7 +64,7 @@ def test_tuned_inside_grid_search_and_recommends_from_the_best_pipeline(interact
 
 
 def test_similar_items_only_where_the_last_step_has_it(interactions):
-    als = make_pipeline(Normalizer(), ALS(factors=4, iterations=3, random_state=0))
+    als = make_pipeline(Normalizer(), ALS(rank=4, max_epochs=3, random_state=0))
     assert hasattr(als, "recommend") and hasattr(als, "similar_items")
     als.fit(interactions)
     ids, scores = als.similar_items([0, 3], k=4)

@@ -26,7 +26,7 @@ class ALS(_ImplicitFactorization):
 
     Parameters
     ----------
-    factors : int, default=64
+    rank : int, default=64
         Number of latent factors.
     regularization : float, default=0.01
         L2 penalty on the factors.
@@ -34,24 +34,40 @@ class ALS(_ImplicitFactorization):
         Confidence scale: an interaction of weight ``x_ui`` has confidence ``alpha * x_ui``
         (implicit's convention). The paper's confidence ``1 + a * r_ui`` is ``alpha=1`` with
         weights ``1 + a * r_ui`` in ``X``.
-    iterations : int, default=15
-        Number of ALS sweeps (each updates all users, then all items).
-    use_gpu : bool or "auto", default="auto"
-        Train with implicit's CUDA model. ``"auto"`` uses it when implicit reports a usable
-        GPU (``implicit.gpu.HAS_CUDA``); ``True`` raises an error when there is none. The
-        fitted factors are NumPy arrays either way, and ``transform`` runs on the CPU.
+    max_epochs : int, default=15
+        Number of ALS sweeps (each updates all users, then all items); every one is run.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Where implicit trains, as for the torch models: ``"cuda"`` uses implicit's CUDA
+        model and raises an error when implicit reports no usable GPU
+        (``implicit.gpu.HAS_CUDA``); ``"auto"`` uses it when there is one. The fitted
+        factors are NumPy arrays either way, and ``transform`` runs on the CPU.
     random_state : int, RandomState instance or None, default=None
         Seed of the initial factors. On the CPU, the same seed gives the same factors (and
         the same as ``implicit`` given that seed); implicit's CUDA kernels do not promise
         bitwise reproducibility.
     verbose : int, default=0
         Whether to show implicit's progress bar (any value above 0).
+    factors : int, default="deprecated"
+        Former name of ``rank``.
+
+        .. deprecated:: 0.1
+           Use ``rank``; ``factors`` will be removed in 0.2.
+    iterations : int, default="deprecated"
+        Former name of ``max_epochs``.
+
+        .. deprecated:: 0.1
+           Use ``max_epochs``; ``iterations`` will be removed in 0.2.
+    use_gpu : bool or "auto", default="deprecated"
+        Former switch for ``device``: ``True`` is ``"cuda"``, ``False`` is ``"cpu"``.
+
+        .. deprecated:: 0.1
+           Use ``device``; ``use_gpu`` will be removed in 0.2.
 
     Attributes
     ----------
-    item_factors_ : ndarray of shape (n_items, factors) of float32
+    item_factors_ : ndarray of shape (n_items, rank) of float32
         Item factors.
-    user_factors_ : ndarray of shape (n_users, factors) of float32
+    user_factors_ : ndarray of shape (n_users, rank) of float32
         Factors of the users of the training matrix, as the last ALS sweep left them.
         ``transform`` solves each user's least-squares step exactly, so on those same rows it
         gives factors close to, but not equal to, these.
@@ -83,7 +99,7 @@ class ALS(_ImplicitFactorization):
     >>> from recfactor.datasets import make_interactions
     >>> from recfactor.decomposition import ALS
     >>> X = make_interactions(n_users=100, n_items=50, random_state=0)
-    >>> model = ALS(factors=8, iterations=5, random_state=0).fit(X)
+    >>> model = ALS(rank=8, max_epochs=5, random_state=0).fit(X)
     >>> model.item_factors_.shape
     (50, 8)
     >>> model.transform(X[:3]).shape
@@ -102,29 +118,35 @@ class ALS(_ImplicitFactorization):
 
     def __init__(
         self,
-        factors=64,
+        rank=64,
         *,
         regularization=0.01,
         alpha=1.0,
-        iterations=15,
-        use_gpu="auto",
+        max_epochs=15,
+        device="auto",
         random_state=None,
         verbose=0,
+        factors="deprecated",
+        iterations="deprecated",
+        use_gpu="deprecated",
     ):
-        self.factors = factors
+        self.rank = rank
         self.regularization = regularization
         self.alpha = alpha
-        self.iterations = iterations
-        self.use_gpu = use_gpu
+        self.max_epochs = max_epochs
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.factors = factors
+        self.iterations = iterations
+        self.use_gpu = use_gpu
 
-    def _implicit_model(self, use_gpu, random_state):
+    def _implicit_model(self, rank, max_epochs, use_gpu, random_state):
         return implicit.als.AlternatingLeastSquares(
-            factors=self.factors,
+            factors=rank,
             regularization=self.regularization,
             alpha=1.0 if use_gpu else self.alpha,
-            iterations=self.iterations,
+            iterations=max_epochs,
             use_gpu=use_gpu,
             random_state=random_state,
         )

@@ -23,19 +23,20 @@ class BPR(_ImplicitFactorization):
 
     Parameters
     ----------
-    factors : int, default=64
+    rank : int, default=64
         Number of latent factors; implicit adds one column for the item bias.
     learning_rate : float, default=0.01
         SGD step size.
     regularization : float, default=0.01
         L2 penalty on the factors, applied at every SGD step.
-    iterations : int, default=100
-        Number of epochs; an epoch draws as many (user, positive, negative) triples as there
-        are interactions.
-    use_gpu : bool or "auto", default="auto"
-        Train with implicit's CUDA model. ``"auto"`` uses it when implicit reports a usable
-        GPU (``implicit.gpu.HAS_CUDA``); ``True`` raises an error when there is none. The
-        fitted factors are NumPy arrays either way, and ``transform`` runs on the CPU.
+    max_epochs : int, default=100
+        Number of epochs, every one run; an epoch draws as many (user, positive, negative)
+        triples as there are interactions.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Where implicit trains, as for the torch models: ``"cuda"`` uses implicit's CUDA
+        model and raises an error when implicit reports no usable GPU
+        (``implicit.gpu.HAS_CUDA``); ``"auto"`` uses it when there is one. The fitted
+        factors are NumPy arrays either way, and ``transform`` runs on the CPU.
     random_state : int, RandomState instance or None, default=None
         Seed of the initial factors and of the sampling. With a seed, CPU training runs on
         one thread, because implicit's multi-threaded SGD updates shared item factors
@@ -44,13 +45,28 @@ class BPR(_ImplicitFactorization):
         seed and ``num_threads=1``. implicit's CUDA kernels promise no such reproducibility.
     verbose : int, default=0
         Whether to show implicit's progress bar (any value above 0).
+    factors : int, default="deprecated"
+        Former name of ``rank``.
+
+        .. deprecated:: 0.1
+           Use ``rank``; ``factors`` will be removed in 0.2.
+    iterations : int, default="deprecated"
+        Former name of ``max_epochs``.
+
+        .. deprecated:: 0.1
+           Use ``max_epochs``; ``iterations`` will be removed in 0.2.
+    use_gpu : bool or "auto", default="deprecated"
+        Former switch for ``device``: ``True`` is ``"cuda"``, ``False`` is ``"cpu"``.
+
+        .. deprecated:: 0.1
+           Use ``device``; ``use_gpu`` will be removed in 0.2.
 
     Attributes
     ----------
-    item_factors_ : ndarray of shape (n_items, factors + 1) of float32
+    item_factors_ : ndarray of shape (n_items, rank + 1) of float32
         Item factors as implicit returns them: the last column is the item bias. Items with
         no interaction have all-zero factors.
-    user_factors_ : ndarray of shape (n_users, factors + 1) of float32
+    user_factors_ : ndarray of shape (n_users, rank + 1) of float32
         Factors of the users of the training matrix; the last column is 1, the weight of the
         item bias.
     n_features_in_ : int
@@ -65,7 +81,7 @@ class BPR(_ImplicitFactorization):
     implicit offers no fold-in for BPR, so ``transform`` projects each user's binary row
     ``x`` onto the item factors ``F`` (all columns, bias included) by ridge regression:
     ``u = (F^T F + mu I)^-1 F^T x``, with ``mu`` the mean eigenvalue of ``F^T F``
-    (``trace(F^T F) / (factors + 1)``), so that rescaling the factors leaves the scores
+    (``trace(F^T F) / (rank + 1)``), so that rescaling the factors leaves the scores
     unchanged. The weight on the bias column is fitted like the others, because the
     projection lives on the 0/1 scale of ``x`` and a fixed weight of 1 lets the bias swamp
     it. On planted low-rank data this ranks held-out items about as well as retraining BPR
@@ -86,7 +102,7 @@ class BPR(_ImplicitFactorization):
     >>> from recfactor.datasets import make_interactions
     >>> from recfactor.decomposition import BPR
     >>> X = make_interactions(n_users=100, n_items=50, random_state=0)
-    >>> model = BPR(factors=8, iterations=20, random_state=0).fit(X)
+    >>> model = BPR(rank=8, max_epochs=20, random_state=0).fit(X)
     >>> model.item_factors_.shape
     (50, 9)
     >>> model.transform(X[:3]).shape
@@ -102,29 +118,35 @@ class BPR(_ImplicitFactorization):
 
     def __init__(
         self,
-        factors=64,
+        rank=64,
         *,
         learning_rate=0.01,
         regularization=0.01,
-        iterations=100,
-        use_gpu="auto",
+        max_epochs=100,
+        device="auto",
         random_state=None,
         verbose=0,
+        factors="deprecated",
+        iterations="deprecated",
+        use_gpu="deprecated",
     ):
-        self.factors = factors
+        self.rank = rank
         self.learning_rate = learning_rate
         self.regularization = regularization
-        self.iterations = iterations
-        self.use_gpu = use_gpu
+        self.max_epochs = max_epochs
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.factors = factors
+        self.iterations = iterations
+        self.use_gpu = use_gpu
 
-    def _implicit_model(self, use_gpu, random_state):
+    def _implicit_model(self, rank, max_epochs, use_gpu, random_state):
         return implicit.bpr.BayesianPersonalizedRanking(
-            factors=self.factors,
+            factors=rank,
             learning_rate=self.learning_rate,
             regularization=self.regularization,
-            iterations=self.iterations,
+            iterations=max_epochs,
             use_gpu=use_gpu,
             num_threads=0 if self.random_state is None else 1,
             random_state=random_state,

@@ -1,12 +1,13 @@
 """What ALS and BPR share: fitting an ``implicit`` model the scikit-learn way."""
 
+import warnings
 from numbers import Integral, Real
 
 import implicit.gpu
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
@@ -31,34 +32,61 @@ def _implicit_random_state(random_state):
     return np.random.default_rng(random_state)
 
 
+# Names of the first implementation, deprecated in 0.1 and removed in 0.2, and the names
+# the rest of recfactor uses for the same things.
+_RENAMED = {"factors": "rank", "iterations": "max_epochs", "use_gpu": "device"}
+_USE_GPU_AS_DEVICE = {True: "cuda", False: "cpu", "auto": "auto"}
+
+
 class _ImplicitFactorization(UserRecommenderMixin, TransformerMixin, BaseEstimator):
     """A matrix factorization fitted by ``implicit``, as a scikit-learn estimator.
 
-    A subclass implements ``_implicit_model(use_gpu, random_state)``, returning an unfitted
-    implicit model, and ``_fold_in(X)``, returning the user factors of the validated CSR
-    rows ``X`` given ``item_factors_``. It may override ``_implicit_input(X, use_gpu)``, the
-    matrix handed to the implicit model's ``fit``.
+    A subclass implements ``_implicit_model(rank, max_epochs, use_gpu, random_state)``,
+    returning an unfitted implicit model, and ``_fold_in(X)``, returning the user factors of
+    the validated CSR rows ``X`` given ``item_factors_``. It may override
+    ``_implicit_input(X, use_gpu)``, the matrix handed to the implicit model's ``fit``.
     """
 
     _parameter_constraints = {
-        "factors": [Interval(Integral, 1, None, closed="left")],
+        "rank": [Interval(Integral, 1, None, closed="left")],
         "regularization": [Interval(Real, 0, None, closed="left")],
-        "iterations": [Interval(Integral, 1, None, closed="left")],
-        "use_gpu": ["boolean", StrOptions({"auto"})],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "device": [StrOptions({"auto", "cpu", "cuda"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "factors": [Interval(Integral, 1, None, closed="left"), Hidden(StrOptions({"deprecated"}))],
+        "iterations": [Interval(Integral, 1, None, closed="left"),
+                       Hidden(StrOptions({"deprecated"}))],
+        "use_gpu": ["boolean", StrOptions({"auto"}), Hidden(StrOptions({"deprecated"}))],
     }
 
-    def _resolve_gpu(self):
-        if self.use_gpu == "auto":
-            return implicit.gpu.HAS_CUDA
-        if self.use_gpu and not implicit.gpu.HAS_CUDA:
-            raise ValueError(
-                "use_gpu=True, but implicit cannot use a GPU here: it needs implicit built "
-                "with CUDA, the rmm package and a visible GPU. Pass use_gpu='auto' or False "
-                "to train on the CPU."
+    def _resolved_parameters(self):
+        """``rank``, ``max_epochs`` and ``device``, or what their deprecated names say."""
+        resolved = {}
+        for old, new in _RENAMED.items():
+            value = getattr(self, old)
+            if isinstance(value, str) and value == "deprecated":
+                resolved[new] = getattr(self, new)
+                continue
+            warnings.warn(
+                f"{type(self).__name__}({old}=...) is deprecated in 0.1 and will be removed in "
+                f"0.2: use {new}= instead (the name the other recfactor models use).",
+                FutureWarning,
             )
-        return bool(self.use_gpu)
+            resolved[new] = _USE_GPU_AS_DEVICE[value] if old == "use_gpu" else value
+        return resolved
+
+    @staticmethod
+    def _resolve_gpu(device):
+        if device == "auto":
+            return implicit.gpu.HAS_CUDA
+        if device == "cuda" and not implicit.gpu.HAS_CUDA:
+            raise ValueError(
+                "device='cuda', but implicit cannot use a GPU here: it needs implicit built "
+                "with CUDA, the rmm package and a visible GPU. Pass device='auto' or 'cpu' to "
+                "train on the CPU."
+            )
+        return device == "cuda"
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -77,11 +105,13 @@ class _ImplicitFactorization(UserRecommenderMixin, TransformerMixin, BaseEstimat
             The fitted estimator.
         """
         X = check_interactions(X, estimator=self)
-        use_gpu = self._resolve_gpu()
+        parameters = self._resolved_parameters()
+        use_gpu = self._resolve_gpu(parameters["device"])
         # implicit's own loops are parallel; OpenBLAS threads inside them oversubscribe the
         # cores (implicit warns about it), so BLAS is limited here rather than process-wide.
         with threadpool_limits(1, user_api="blas"):
-            model = self._implicit_model(use_gpu, _implicit_random_state(self.random_state))
+            model = self._implicit_model(parameters["rank"], parameters["max_epochs"], use_gpu,
+                                         _implicit_random_state(self.random_state))
             model.fit(self._implicit_input(X, use_gpu), show_progress=self.verbose > 0)
         if use_gpu:
             model = model.to_cpu()

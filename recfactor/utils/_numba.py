@@ -4,6 +4,7 @@ Imported only by kernel modules, so ``import recfactor`` does not pay numba's st
 """
 
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 
@@ -19,7 +20,7 @@ _MIN_CHUNK_WORK = 1 << 17
 _CHUNKS_PER_THREAD = 4
 
 
-def njit(*args, **kwargs):
+def njit(function=None, **options):
     """:func:`numba.njit` with the on-disk cache on by default.
 
     Caching keeps the compile cost (a few tenths of a second per kernel) to the first call
@@ -27,9 +28,28 @@ def njit(*args, **kwargs):
     ``@njit(nogil=True)``. recfactor's kernels are serial: a ``parallel=True`` kernel takes
     three to four times longer to compile, so row-parallel kernels are ``nogil`` and spread
     over threads by :func:`row_threads` instead.
+
+    Numba caches beside the source file, or in the user's cache folder (``NUMBA_CACHE_DIR``,
+    else ``~/.cache/numba``) when the package folder is read-only. When neither can be
+    written, numba refuses to decorate a cached function at all; the kernel is then
+    compiled without a cache, once per process, and a warning says how to get one.
     """
-    kwargs.setdefault("cache", True)
-    return numba.njit(*args, **kwargs)
+    if function is None:
+        return lambda function: njit(function, **options)
+    options.setdefault("cache", True)
+    try:
+        return numba.njit(**options)(function)
+    except RuntimeError as error:
+        if not options["cache"] or "no locator available" not in str(error):
+            raise
+    # One text and one place (this line) for every kernel, so that Python shows it once.
+    warnings.warn(
+        "Numba cannot write its cache beside recfactor's files or in the user's cache "
+        "folder, so recfactor's kernels compile on the first call of every process; set "
+        "NUMBA_CACHE_DIR to a writable folder to keep them.",
+        RuntimeWarning,
+    )
+    return numba.njit(**{**options, "cache": False})(function)
 
 
 def _n_threads(n_jobs):

@@ -8,12 +8,42 @@ from recfactor.utils import _numba, njit, numba_threads
 from recfactor.utils._numba import row_threads
 
 
+def _fake_njit(calls, cache_error=None):
+    """A stand-in for numba.njit that records its options and may refuse to cache."""
+
+    def fake(**options):
+        calls.append(options)
+        if options["cache"] and cache_error is not None:
+            raise RuntimeError(cache_error)
+        return lambda function: ("compiled", function)
+
+    return fake
+
+
+def _kernel(x):
+    return x
+
+
 def test_njit_caches_by_default(monkeypatch):
     calls = []
-    monkeypatch.setattr(_numba.numba, "njit", lambda *a, **kw: calls.append(kw))
-    njit(parallel=True)
-    njit(cache=False)
-    assert calls == [{"parallel": True, "cache": True}, {"cache": False}]
+    monkeypatch.setattr(_numba.numba, "njit", _fake_njit(calls))
+    assert njit(nogil=True)(_kernel) == ("compiled", _kernel)
+    assert njit(_kernel) == ("compiled", _kernel)
+    njit(cache=False)(_kernel)
+    assert calls == [{"nogil": True, "cache": True}, {"cache": True}, {"cache": False}]
+
+
+def test_njit_compiles_without_cache_where_none_can_be_written(monkeypatch):
+    # What numba 0.68 raises for a read-only package with no writable user cache folder.
+    refusal = "cannot cache function '_kernel': no locator available for file 'k.py'"
+    calls = []
+    monkeypatch.setattr(_numba.numba, "njit", _fake_njit(calls, refusal))
+    with pytest.warns(RuntimeWarning, match="NUMBA_CACHE_DIR"):
+        assert njit(nogil=True)(_kernel) == ("compiled", _kernel)
+    assert calls == [{"nogil": True, "cache": True}, {"nogil": True, "cache": False}]
+    monkeypatch.setattr(_numba.numba, "njit", _fake_njit([], "another failure"))
+    with pytest.raises(RuntimeError, match="another failure"):
+        njit(_kernel)
 
 
 @numba.njit(parallel=True)

@@ -155,10 +155,10 @@ class TuckER(_KnowledgeGraphModel):
     entities, 55 relations) d_e = 30, d_r = 110. The knowledge-graph part of the
     benchmarks page compares these defaults with settings tuned for UMLS and Nations, on
     them and on a graph of :func:`~recfactor.datasets.make_triples`, and with the former
-    defaults (FB15k-237's on every graph), which learn far less in 100 epochs. The rule is a heuristic: no statistic of its
-    size sets FB15k-237 apart from FB15k (1,345 relations), where the authors used
-    ``learning_rate=0.003`` and dropouts 0.2 / 0.2 / 0.3; it gives FB15k-237's settings
-    there.
+    defaults (FB15k-237's on every graph), which learn far less in 100 epochs. The rule is
+    a heuristic: no statistic of its size sets FB15k-237 apart from FB15k (1,345
+    relations), where the authors used ``learning_rate=0.003`` and dropouts 0.2 / 0.2 /
+    0.3; it gives FB15k-237's settings there.
 
     The core starts uniform in [-1, 1] and the embeddings Xavier normal, as the authors'
     do. The mode product of the core with a batch of relation embeddings runs through

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..metrics import mrr
 from ..metrics._validation import _check_k
+from ..preprocessing import decode_ids, encode_ids
 from ..utils import check_triples, import_torch, resolve_device
 
 # Hyper-parameters of the 1-N training loop, shared by every model.
@@ -98,10 +99,10 @@ class _KnowledgeGraphModel(TransformerMixin, BaseEstimator):
 
     def _encode_entities(self, ids):
         """Internal entity ids; -1 for entities not seen in fit."""
-        return pd.Index(self.entities_).get_indexer(ids).astype(np.int64)
+        return encode_ids(ids, self.entities_, handle_unknown="ignore", what="entity")
 
     def _encode_relations(self, ids, name):
-        codes = pd.Index(self.relations_).get_indexer(ids).astype(np.int64)
+        codes = encode_ids(ids, self.relations_, handle_unknown="ignore", what="relation")
         if (codes < 0).any():
             unknown = ids[codes < 0]
             raise ValueError(
@@ -121,9 +122,6 @@ class _KnowledgeGraphModel(TransformerMixin, BaseEstimator):
                 self._encode_entities(triples[:, 2]),
             ]
         )
-
-    def _decode_entities(self, ids):
-        return self.entities_[ids]
 
     @property
     def _n_entities(self):
@@ -275,7 +273,7 @@ class _KnowledgeGraphModel(TransformerMixin, BaseEstimator):
         top = np.empty((entities.size, k), dtype=np.int64)
         for start, logits in self._query_logits(np.where(unknown, 0, entities), relations):
             top[start:start + logits.shape[0]] = logits.topk(k, dim=1).indices.cpu().numpy()
-        decoded = self._decode_entities(top)
+        decoded = decode_ids(top, self.entities_)
         decoded[unknown] = -1 if decoded.dtype.kind in "iu" else None
         return decoded
 

@@ -6,9 +6,9 @@ padding). It writes one value per user into ``out``, zeros from the caller, whic
 with no relevant item keep.
 
 What is compiled is kept small, since a fresh install compiles each kernel on its first call:
-the loops are serial (a user costs k binary searches, so 100,000 users take a few tens of
-milliseconds, while ``parallel=True`` would add about a second of compilation per kernel),
-and the caller allocates every array (typing ``np.zeros`` in a kernel costs 0.2 s).
+the loops are serial (a user costs k binary searches: NDCG@10 of 20,000 users takes 0.02 s,
+while ``parallel=True`` would add 0.7 s of compilation per kernel), and the caller allocates
+every array (typing ``np.zeros`` in a kernel costs 0.2 s).
 """
 
 import numpy as np

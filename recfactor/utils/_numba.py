@@ -25,9 +25,9 @@ def njit(function=None, **options):
 
     Caching keeps the compile cost (a few tenths of a second per kernel) to the first call
     ever made on a machine, not the first call of every process. Use as ``@njit`` or
-    ``@njit(nogil=True)``. recfactor's kernels are serial: a ``parallel=True`` kernel takes
-    three to four times longer to compile, so row-parallel kernels are ``nogil`` and spread
-    over threads by :func:`row_threads` instead.
+    ``@njit(nogil=True)``. recfactor's kernels are serial: ``parallel=True`` adds 0.6 to
+    0.7 s of compilation to each kernel (three times the compile of a small metric loop), so
+    row-parallel kernels are ``nogil`` and spread over threads by :func:`row_threads`.
 
     Numba caches beside the source file, or in the user's cache folder (``NUMBA_CACHE_DIR``,
     else ``~/.cache/numba``) when the package folder is read-only. When neither can be
@@ -131,8 +131,8 @@ def row_threads(n_jobs=None):
     ``numba.set_num_threads`` or :func:`numba_threads` around the block bounds it). Threads
     start on first use and stop on exit; ``run.n_threads`` tells how many may run.
 
-    Threads over a serial kernel give the speed of a ``parallel=True`` one without its
-    compile time (about three times a serial kernel's on a first call).
+    Threads over a serial kernel give the speed of a ``parallel=True`` one without the
+    0.6 to 0.7 s that parallel compilation adds to each kernel's first call.
 
     Examples
     --------

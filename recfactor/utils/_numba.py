@@ -27,7 +27,7 @@ def njit(function=None, **options):
     ever made on a machine, not the first call of every process. Use as ``@njit`` or
     ``@njit(nogil=True)``. recfactor's kernels are serial: ``parallel=True`` adds 0.6 to
     0.7 s of compilation to each kernel (three times the compile of a small metric loop), so
-    row-parallel kernels are ``nogil`` and spread over threads by :func:`row_threads`.
+    row-parallel kernels are ``nogil`` and spread over threads by ``row_threads``.
 
     Numba caches beside the source file, or in the user's cache folder (``NUMBA_CACHE_DIR``,
     else ``~/.cache/numba``) when the package folder is read-only. When neither can be

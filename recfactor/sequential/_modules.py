@@ -170,12 +170,16 @@ class SequenceEncoder(nn.Module):
         Causal (each position sees the past) or bidirectional attention.
     ffn_hidden : int
     activation : type of nn.Module
+    position_scale : float, default=1.0
+        Factor of the learned positional embeddings on input (as the items' ``sqrt(dim)``
+        scales them): it multiplies their start and their step under Adam alike.
     """
 
     def __init__(self, dim, n_blocks, n_heads, dropout, max_length, positional, causal,
-                 ffn_hidden, activation):
+                 ffn_hidden, activation, position_scale=1.0):
         super().__init__()
         self.causal = causal
+        self.position_scale = position_scale
         self.positions = nn.Embedding(max_length, dim) if positional == "learned" else None
         self.value_mixer = ValueMixer(max_length) if positional == "kernel" else None
         self.blocks = nn.ModuleList(
@@ -206,7 +210,7 @@ class SequenceEncoder(nn.Module):
         width = x.shape[1]
         if self.positions is not None:
             start = self.positions.num_embeddings - width
-            x = x + self.positions.weight[start:]
+            x = x + self.positions.weight[start:] * self.position_scale
         x = self.dropout(x) * valid[..., None]
         mask = attention_mask(valid, self.causal)
         *inner, last = self.blocks

@@ -22,11 +22,20 @@ def fast():
 
 @pytest.fixture(autouse=True, scope="module")
 def one_torch_thread():
-    """Tiny models run fastest on one thread, above all on a loaded machine."""
-    threads = torch.get_num_threads()
+    """Tiny models run fastest on one thread, above all on a loaded machine.
+
+    Numba's pool is limited too: after a parallel ``top_k`` (``recommend``) with two Numba
+    threads, the next fit in the process ran about 15 times slower on a 2-core machine with
+    another job running (0.35 s against 11 s per 32 steps of the planted-chain BERT4Rec).
+    """
+    import numba
+
+    threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
     torch.set_num_threads(1)
+    numba.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+    numba.set_num_threads(numba_threads)
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,8 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .metrics import make_ranking_scorer, top_k
-from .metrics._validation import _check_k
 from .utils import check_interactions
-from .utils._validation import _check_item_targets
+from .utils._validation import _check_item_targets, _check_k
 
 __all__ = ["ItemColdStartMixin", "UserRecommenderMixin"]
 

@@ -9,8 +9,8 @@ from sklearn.utils._param_validation import Interval
 
 from ..base import UserRecommenderMixin
 from ..metrics import top_k
-from ..metrics._validation import _check_k
 from ..utils import check_interactions
+from ..utils._validation import _check_k
 
 __all__ = ["EASE"]
 

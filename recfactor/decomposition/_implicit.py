@@ -13,8 +13,8 @@ from threadpoolctl import threadpool_limits
 
 from ..base import UserRecommenderMixin
 from ..metrics import top_k
-from ..metrics._validation import _check_k
 from ..utils import check_interactions
+from ..utils._validation import _check_k
 
 
 def _implicit_random_state(random_state):

@@ -15,9 +15,9 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..metrics import mrr
-from ..metrics._validation import _check_k
 from ..preprocessing import decode_ids, encode_ids
 from ..utils import check_triples, import_torch, resolve_device
+from ..utils._validation import _check_k
 
 # Hyper-parameters of the 1-N training loop, shared by every model.
 _TRAINING_CONSTRAINTS = {

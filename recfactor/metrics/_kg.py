@@ -5,7 +5,8 @@ from sklearn.utils.validation import check_array
 
 from ..utils._numba import row_threads
 from ._kg_kernels import _rank_counts
-from ._validation import _check_k, _check_mask
+from ..utils._validation import _check_k
+from ._validation import _check_mask
 
 __all__ = ["filtered_ranks", "hits_at_k", "mrr"]
 

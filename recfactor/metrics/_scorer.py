@@ -7,7 +7,7 @@ from sklearn.pipeline import Pipeline
 from ..model_selection._fold_in import fold_in_split
 from ..pipeline import RecommenderPipeline
 from ..utils import check_interactions, check_sequences
-from ..utils._validation import _check_item_targets
+from ..utils._validation import _check_item_targets, _check_k
 from ._ranking import (
     hit_rate_at_k,
     map_at_k,
@@ -17,7 +17,6 @@ from ._ranking import (
     recall_at_k,
 )
 from ._top_k import top_k
-from ._validation import _check_k
 
 __all__ = ["make_ranking_scorer"]
 

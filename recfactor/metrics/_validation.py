@@ -1,16 +1,7 @@
-"""Checks shared by the metric functions: list lengths, lists of item ids, CSR masks."""
-
-import numbers
+"""Checks shared by the metric functions: lists of item ids, CSR masks."""
 
 import numpy as np
 import scipy.sparse as sp
-
-
-def _check_k(k, name="k"):
-    """Return ``k`` as an int after checking that it is a positive integer."""
-    if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"{name} must be a positive integer, got {k!r}.")
-    return int(k)
 
 
 def _check_recommended(recommended, k, n_items, n_rows=None):

@@ -18,8 +18,8 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ..metrics import make_ranking_scorer, ndcg_at_k, top_k
-from ..metrics._validation import _check_k
 from ..utils import import_torch, resolve_device
+from ..utils._validation import _check_k, _check_next_items
 from ._batching import chunks_by_length, sample_negatives, seen_items
 
 # Chunks a training batch is computed in, by length (see _backward_batch).
@@ -434,29 +434,6 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.target_tags.required = False
         return tags
-
-
-def _check_next_items(y, n_samples, n_items=None):
-    """``y`` as an int64 array of one item id per history."""
-    targets = np.asarray(y)
-    if targets.ndim != 1 or targets.size != n_samples:
-        raise ValueError(
-            f"y must hold one next item per history, shape ({n_samples},); got shape "
-            f"{targets.shape}."
-        )
-    if targets.dtype.kind not in "iu" and not (
-        targets.dtype.kind == "f" and np.isfinite(targets).all()
-        and (targets == np.round(targets)).all()
-    ):
-        raise TypeError(f"y must hold integer item ids, got {targets.dtype} values.")
-    targets = targets.astype(np.int64)
-    if targets.size and targets.min() < 0:
-        raise ValueError(f"y contains the negative item id {targets.min()}; item ids are "
-                         "non-negative integers.")
-    if n_items is not None and targets.size and targets.max() >= n_items:
-        raise ValueError(f"y contains item id {targets.max()}, but the catalogue has "
-                         f"{n_items} items (ids 0 to {n_items - 1}).")
-    return targets
 
 
 def _next_item_ndcg(recommended, targets, n_items):

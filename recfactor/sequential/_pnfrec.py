@@ -3,70 +3,14 @@
 from numbers import Real
 
 import numpy as np
-import pandas as pd
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 
-from ..utils import import_torch
+from ..utils import check_rated_histories, import_torch
 from ._base import _next_item_ndcg, _TransformerRecommender
 from ._batching import left_pad, trim_padding
 
 __all__ = ["PNFRec"]
-
-
-def check_rated_histories(X, *, n_items=None, name="X"):
-    """Validate histories of rated interactions.
-
-    Parameters
-    ----------
-    X : sequence of array-like of shape (n_interactions, 2)
-        One history per user, oldest first; each row is ``(item_id, rating)`` (a list of
-        pairs, an array of two columns, or a pandas Series of them).
-    n_items : int, default=None
-        When given, every item id must lie in ``[0, n_items)``.
-    name : str, default="X"
-
-    Returns
-    -------
-    histories : list of (ndarray of int64, ndarray of float64)
-        The items and the ratings of each history.
-    """
-    if isinstance(X, pd.DataFrame):
-        raise TypeError(f"{name} is a DataFrame; pass one history per user, each an array of "
-                        "(item_id, rating) rows (for example a Series of such arrays).")
-    if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
-        raise TypeError(f"{name} must be a sequence of rated histories, got "
-                        f"{type(X).__name__}.")
-    samples = list(X.to_numpy()) if isinstance(X, pd.Series) else list(X)
-    if not samples:
-        raise ValueError(f"{name} contains no history; at least one is needed.")
-    histories = []
-    for index, sample in enumerate(samples):
-        try:
-            rows = np.asarray(sample, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name}[{index}] must hold numeric (item_id, rating) rows.") from exc
-        if rows.ndim != 2 or rows.shape[1] != 2 or rows.shape[0] == 0:
-            raise ValueError(
-                f"{name}[{index}] must be a non-empty array of (item_id, rating) rows, shape "
-                f"(n_interactions, 2); got shape {rows.shape}."
-            )
-        if not np.isfinite(rows).all():
-            raise ValueError(f"{name}[{index}] contains NaN or infinity.")
-        items = rows[:, 0]
-        bad = (items != np.round(items)) | (items < 0)
-        if n_items is not None:
-            bad |= items >= n_items
-        if bad.any():
-            position = int(np.argmax(bad))
-            catalogue = "" if n_items is None else (
-                f"; the catalogue has {n_items} items (ids 0 to {n_items - 1})")
-            raise ValueError(
-                f"{name}[{index}] has the invalid item id {items[position]:g} in row "
-                f"{position}: item ids are non-negative integers{catalogue}."
-            )
-        histories.append((items.astype(np.int64), rows[:, 1].copy()))
-    return histories
 
 
 class PNFRec(_TransformerRecommender):

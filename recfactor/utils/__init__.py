@@ -8,11 +8,17 @@ import importlib
 
 from ._discovery import all_estimators
 from ._torch import import_torch, resolve_device
-from ._validation import check_interactions, check_sequences, check_triples
+from ._validation import (
+    check_interactions,
+    check_rated_histories,
+    check_sequences,
+    check_triples,
+)
 
 __all__ = [
     "all_estimators",
     "check_interactions",
+    "check_rated_histories",
     "check_sequences",
     "check_triples",
     "import_torch",

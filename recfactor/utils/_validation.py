@@ -11,7 +11,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, validate_data
 
-__all__ = ["check_interactions", "check_sequences", "check_triples"]
+__all__ = ["check_interactions", "check_rated_histories", "check_sequences", "check_triples"]
 
 
 def _locate_csr(X, position):
@@ -346,3 +346,94 @@ def _nonnegative_ids(triples, name):
             "integer ids are non-negative."
         )
     return triples
+
+
+def check_rated_histories(X, *, n_items=None, name="X"):
+    """Validate histories of rated interactions.
+
+    Parameters
+    ----------
+    X : sequence of array-like of shape (n_interactions, 2)
+        One history per user, oldest first; each row is ``(item_id, rating)`` (a list of
+        pairs, an array of two columns, or a pandas Series of them).
+    n_items : int, default=None
+        When given, every item id must lie in ``[0, n_items)``.
+    name : str, default="X"
+
+    Returns
+    -------
+    histories : list of (ndarray of int64, ndarray of float64)
+        The items and the ratings of each history.
+
+    Examples
+    --------
+    >>> from recfactor.utils import check_rated_histories
+    >>> check_rated_histories([[(3, 5.0), (1, 2.0)]])
+    [(array([3, 1]), array([5., 2.]))]
+    """
+    if isinstance(X, pd.DataFrame):
+        raise TypeError(f"{name} is a DataFrame; pass one history per user, each an array of "
+                        "(item_id, rating) rows (for example a Series of such arrays).")
+    if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
+        raise TypeError(f"{name} must be a sequence of rated histories, got "
+                        f"{type(X).__name__}.")
+    samples = list(X.to_numpy()) if isinstance(X, pd.Series) else list(X)
+    if not samples:
+        raise ValueError(f"{name} contains no history; at least one is needed.")
+    histories = []
+    for index, sample in enumerate(samples):
+        try:
+            rows = np.asarray(sample, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name}[{index}] must hold numeric (item_id, rating) rows.") from exc
+        if rows.ndim != 2 or rows.shape[1] != 2 or rows.shape[0] == 0:
+            raise ValueError(
+                f"{name}[{index}] must be a non-empty array of (item_id, rating) rows, shape "
+                f"(n_interactions, 2); got shape {rows.shape}."
+            )
+        if not np.isfinite(rows).all():
+            raise ValueError(f"{name}[{index}] contains NaN or infinity.")
+        items = rows[:, 0]
+        bad = (items != np.round(items)) | (items < 0)
+        if n_items is not None:
+            bad |= items >= n_items
+        if bad.any():
+            position = int(np.argmax(bad))
+            catalogue = "" if n_items is None else (
+                f"; the catalogue has {n_items} items (ids 0 to {n_items - 1})")
+            raise ValueError(
+                f"{name}[{index}] has the invalid item id {items[position]:g} in row "
+                f"{position}: item ids are non-negative integers{catalogue}."
+            )
+        histories.append((items.astype(np.int64), rows[:, 1].copy()))
+    return histories
+
+
+def _check_next_items(y, n_samples, n_items=None):
+    """``y`` as an int64 array of one item id per history."""
+    targets = np.asarray(y)
+    if targets.ndim != 1 or targets.size != n_samples:
+        raise ValueError(
+            f"y must hold one next item per history, shape ({n_samples},); got shape "
+            f"{targets.shape}."
+        )
+    if targets.dtype.kind not in "iu" and not (
+        targets.dtype.kind == "f" and np.isfinite(targets).all()
+        and (targets == np.round(targets)).all()
+    ):
+        raise TypeError(f"y must hold integer item ids, got {targets.dtype} values.")
+    targets = targets.astype(np.int64)
+    if targets.size and targets.min() < 0:
+        raise ValueError(f"y contains the negative item id {targets.min()}; item ids are "
+                         "non-negative integers.")
+    if n_items is not None and targets.size and targets.max() >= n_items:
+        raise ValueError(f"y contains item id {targets.max()}, but the catalogue has "
+                         f"{n_items} items (ids 0 to {n_items - 1}).")
+    return targets
+
+
+def _check_k(k, name="k"):
+    """Return ``k`` as an int after checking that it is a positive integer."""
+    if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"{name} must be a positive integer, got {k!r}.")
+    return int(k)

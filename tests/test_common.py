@@ -124,3 +124,9 @@ def test_estimator_has_its_own_test_module(name, cls):
 @pytest.mark.parametrize("name", sorted(set(TEST_PARAMS) | set(EXPECTED_FAILED_CHECKS)))
 def test_common_test_tables_name_real_estimators(name):
     assert name in dict(all_estimators()), f"{name} is listed here but is not an estimator"
+
+
+@pytest.mark.parametrize("name, cls", all_estimators())
+def test_validation_data_is_keyword_only(name, cls):
+    parameter = inspect.signature(cls.fit).parameters.get("X_valid")
+    assert parameter is None or parameter.kind is inspect.Parameter.KEYWORD_ONLY

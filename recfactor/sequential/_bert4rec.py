@@ -169,7 +169,7 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, X_valid=None):
+    def fit(self, X, y=None, *, X_valid=None):
         """Train the encoder to recover masked items of the histories.
 
         Parameters

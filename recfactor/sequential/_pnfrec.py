@@ -136,7 +136,7 @@ class PNFRec(_TransformerRecommender):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, X_valid=None):
+    def fit(self, X, y=None, *, X_valid=None):
         """Train both encoders on the liked and disliked items of the histories.
 
         Parameters

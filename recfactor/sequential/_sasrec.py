@@ -205,7 +205,7 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, X_valid=None):
+    def fit(self, X, y=None, *, X_valid=None):
         """Train the network to predict each next item of the histories.
 
         Parameters

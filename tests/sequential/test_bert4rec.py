@@ -65,12 +65,14 @@ def test_bidirectional_sees_both_sides_and_causal_does_not(histories, fast):
 
 
 # BCE against a single negative barely moves from the popularity the item bias starts
-# with on this catalogue of 40 items; eight negatives give it a signal.
+# with on this catalogue of 40 items; eight negatives give it a signal. Over 4 epochs the
+# epoch-to-epoch noise of the masked loss (about 0.03) is as large as its fall (sampled_ce:
+# 3.570 then 3.579 at epoch 4, 3.510 at epoch 8), so the loss is judged after 8.
 @pytest.mark.parametrize("loss, params", [("ce", {}), ("sampled_ce", {}),
                                           ("bce", {"n_negatives": 8})])
 def test_losses_decrease(histories, fast, loss, params):
     model = BERT4Rec(loss=loss, mask_probability=0.4,
-                     **{**fast, **params, "max_epochs": 4}).fit(histories[0])
+                     **{**fast, **params, "max_epochs": 8}).fit(histories[0])
     assert model.loss_curve_[-1] < model.loss_curve_[0]
 
 

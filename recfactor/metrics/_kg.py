@@ -4,8 +4,8 @@ import numpy as np
 from sklearn.utils.validation import check_array
 
 from ..utils._numba import row_threads
-from ._kg_kernels import _rank_counts
 from ..utils._validation import _check_k
+from ._kg_kernels import _rank_counts
 from ._validation import _check_mask
 
 __all__ = ["filtered_ranks", "hits_at_k", "mrr"]

@@ -12,8 +12,8 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils.validation import check_array
 
 from ..utils import check_interactions
-from ._ranking_kernels import _average_precision, _hit_counts, _ndcg, _reciprocal_rank
 from ..utils._validation import _check_k
+from ._ranking_kernels import _average_precision, _hit_counts, _ndcg, _reciprocal_rank
 from ._validation import _check_recommended, _csr_index_arrays
 
 __all__ = [

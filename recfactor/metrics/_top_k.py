@@ -5,8 +5,8 @@ from sklearn.utils.validation import check_array
 from threadpoolctl import threadpool_limits
 
 from ..utils._numba import row_threads
-from ._top_k_kernels import _top_k_rows
 from ..utils._validation import _check_k
+from ._top_k_kernels import _top_k_rows
 from ._validation import _check_mask
 
 __all__ = ["top_k"]

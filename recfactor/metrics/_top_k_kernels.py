@@ -10,6 +10,7 @@ add 0.6 s to the compile of the first call on a fresh install.
 """
 
 import numpy as np
+
 from ..utils._numba import njit
 
 

@@ -24,9 +24,10 @@ def fast():
 def one_torch_thread():
     """Tiny models run fastest on one thread, above all on a loaded machine.
 
-    Numba's pool is limited too: after a parallel ``top_k`` (``recommend``) with two Numba
-    threads, the next fit in the process ran about 15 times slower on a 2-core machine with
-    another job running (0.35 s against 11 s per 32 steps of the planted-chain BERT4Rec).
+    Numba's thread count is limited too, which also keeps ``top_k`` (``recommend``) on the
+    caller's thread: after a ``recommend`` on two threads, the next fit in the process was
+    once seen to run about 15 times slower on a 2-core machine with another job running
+    (0.35 s against 11 s per 32 steps of the planted-chain BERT4Rec).
     """
     import numba
 

@@ -329,7 +329,8 @@ def beauty(parts, n_items, epochs, loss, n_negatives, patience, models, with_var
                                 verbose=1, **params, **extra)
         result = run_recfactor(model, parts["train"], parts["inputs"], parts["targets"],
                                n_items, X_valid=parts["valid"])
-        best = int(np.argmax(model.validation_scores_)) + 1
+        # At least one epoch: the refit trains from scratch.
+        best = max(model.best_epoch_, 1)
         rows.append({"model": f"{label}, trained without the last two items", **result,
                      "epochs": f"{best} ({model.n_iter_})",
                      "valid NDCG@10": model.best_validation_score_})
@@ -381,6 +382,11 @@ def main():
                         help="Beauty: epochs without validation gain before stopping")
     args = parser.parse_args()
     if args.threads is not None:
+        # Before numba is imported: its thread pool takes NUMBA_NUM_THREADS at launch, and
+        # a later change of the variable is an error at the next compilation.
+        for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                         "NUMBA_NUM_THREADS"):
+            os.environ[variable] = str(args.threads)  # also for the RecTools worker
         import numba
         import torch
         from threadpoolctl import threadpool_limits
@@ -390,9 +396,6 @@ def main():
         torch.set_num_threads(args.threads)
         numba.set_num_threads(args.threads)
         threadpool_limits(args.threads)
-        for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                         "NUMBA_NUM_THREADS"):
-            os.environ[variable] = str(args.threads)  # for the RecTools worker
     python = None
     if not args.skip_peers:
         ok, why = rectools_available(args.rectools_python)

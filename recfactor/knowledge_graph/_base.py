@@ -10,13 +10,13 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..metrics import mrr
 from ..preprocessing import decode_ids, encode_ids
 from ..utils import check_triples, import_torch, resolve_device
+from ..utils._torch import EPOCH_CONSTRAINTS, TorchEstimatorMixin, seeded_fit
 from ..utils._validation import _check_k
 
 # Hyper-parameters of the 1-N training loop, shared by every model.
@@ -24,9 +24,7 @@ _TRAINING_CONSTRAINTS = {
     "label_smoothing": [Interval(Real, 0, 1, closed="left")],
     "learning_rate": [Interval(Real, 0, None, closed="neither")],
     "batch_size": [Interval(Integral, 2, None, closed="left")],
-    "max_epochs": [Interval(Integral, 1, None, closed="left")],
-    "eval_every": [Interval(Integral, 1, None, closed="left")],
-    "patience": [Interval(Integral, 1, None, closed="left")],
+    **EPOCH_CONSTRAINTS,
     "device": "no_validation",  # checked by recfactor.utils.resolve_device
     "random_state": ["random_state"],
     "verbose": ["verbose"],
@@ -52,7 +50,7 @@ def _check_ids(values, name):
     raise TypeError(f"{name} must hold integer ids or string ids, got dtype {ids.dtype}.")
 
 
-class _KnowledgeGraphModel(TransformerMixin, BaseEstimator):
+class _KnowledgeGraphModel(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
     """Base of the knowledge-graph estimators; samples are triples ``(head, relation, tail)``.
 
     A subclass fits through :meth:`_set_vocabulary` (or copies a vocabulary) and
@@ -149,12 +147,8 @@ class _KnowledgeGraphModel(TransformerMixin, BaseEstimator):
     @contextlib.contextmanager
     def _seeded_fit(self):
         """Yield the device and the numpy generator of a fit; torch is seeded meanwhile."""
-        import_torch()
-        from ._training import seeded_torch
-
         device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
-        with seeded_torch(int(rng.randint(np.iinfo(np.int32).max)), device):
+        with seeded_fit(self.random_state, device) as (rng, _):
             yield device, rng
 
     def _train(
@@ -195,11 +189,7 @@ class _KnowledgeGraphModel(TransformerMixin, BaseEstimator):
             verbose=self.verbose,
             description=type(self).__name__,
         )
-        self.n_iter_ = len(history.losses)
-        self.loss_curve_ = history.losses
-        self.validation_scores_ = history.validation_scores
-        self.best_validation_score_ = history.best_score
-        self.best_epoch_ = history.best_epoch
+        self._record_training(history)
 
     # -- inference ------------------------------------------------------------------------
 
@@ -400,14 +390,3 @@ class _KnowledgeGraphModel(TransformerMixin, BaseEstimator):
             device=device,
         )
         return mrr(ranks)
-
-    # -- pickling -------------------------------------------------------------------------
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        if "module_" in state:
-            from ._modules import module_on_cpu
-
-            # Tensors pickled on a GPU would only unpickle where that GPU exists.
-            state["module_"] = module_on_cpu(state["module_"])
-        return state

@@ -62,9 +62,9 @@ class MIGTF(_KnowledgeGraphModel):
         follows the base's parameters).
     eval_every : int, default=5
         With ``X_valid``, epochs between two evaluations of the validation MRR.
-    patience : int, default=10
-        With ``X_valid``, evaluations without improvement before training stops; the best
-        parameters are kept.
+    patience : int or None, default=10
+        With ``X_valid``, evaluations without improvement before training stops (never with
+        ``None``); the best parameters are kept.
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         Where to train and predict; the base is moved there too.
     random_state : int, RandomState instance or None, default=None

@@ -11,7 +11,6 @@ Relations are numbered with their reciprocals: relation ``r + n_relations`` asks
 head of relation ``r``.
 """
 
-import copy
 
 import torch
 from torch import nn
@@ -245,11 +244,3 @@ class FrozenBasePlusCorrection(nn.Module):
         with torch.no_grad():
             base_logits = self.base(entities, relations)
         return base_logits + self.correction(entities, relations)
-
-
-def module_on_cpu(module):
-    """``module`` itself when its tensors are on the CPU, else a CPU copy of it."""
-    tensors = [*module.parameters(), *module.buffers()]
-    if all(tensor.device.type == "cpu" for tensor in tensors):
-        return module
-    return copy.deepcopy(module).cpu()

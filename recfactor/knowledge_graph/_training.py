@@ -6,14 +6,12 @@ the reciprocal relation ``r + n_relations``, ``(t, r + n_relations) -> h``; so o
 predicts tails and heads alike.
 """
 
-import contextlib
-import copy
-
 import numpy as np
 import scipy.sparse as sp
-
 import torch
 import torch.nn.functional as F
+
+from ..utils._torch import train_epochs
 
 # Largest number of floats a block of inference queries may hold (128 MiB of float32).
 _BLOCK_FLOATS = 2**25
@@ -244,28 +242,6 @@ def smoothed_one_to_n_bce(logits, answers, label_smoothing):
     )
 
 
-@contextlib.contextmanager
-def seeded_torch(seed, device):
-    """Seed torch for the duration of the block, restoring the caller's RNG state after."""
-    if device.type == "cuda":
-        devices = [torch.cuda.current_device() if device.index is None else device.index]
-    else:
-        devices = []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
-
-
-class TrainingHistory:
-    """What :func:`train_one_to_n` did: losses, validation scores and the epoch kept."""
-
-    def __init__(self):
-        self.losses = []
-        self.validation_scores = []
-        self.best_score = None
-        self.best_epoch = None
-
-
 def train_one_to_n(
     scorer,
     parameters,
@@ -300,34 +276,13 @@ def train_one_to_n(
 
     Returns
     -------
-    history : TrainingHistory
+    history : recfactor.utils._torch.TrainingHistory
     """
-    from tqdm.auto import tqdm
-
     # One fused kernel for the whole update, not a loop of small ones over every tensor.
     optimizer = torch.optim.Adam(parameters, lr=learning_rate, fused=True)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=decay_rate)
-    history = TrainingHistory()
-    best_state = None
-    evaluations_without_improvement = 0
 
-    def evaluate(epoch):
-        nonlocal best_state, evaluations_without_improvement
-        score = validate()
-        history.validation_scores.append(score)
-        if history.best_score is None or score > history.best_score:
-            history.best_score, history.best_epoch = score, epoch
-            best_state = copy.deepcopy(scorer.state_dict())
-            evaluations_without_improvement = 0
-        else:
-            evaluations_without_improvement += 1
-        return score
-
-    if validate is not None:
-        evaluate(0)
-    progress = tqdm(range(1, max_epochs + 1), desc=description, disable=not verbose)
-    for epoch in progress:
-        scorer.train()
+    def run_epoch():
         epoch_loss = 0.0
         for batch in _batches(rng.permutation(queries.n_queries), batch_size):
             logits = scorer(
@@ -340,21 +295,8 @@ def train_one_to_n(
             optimizer.step()
             epoch_loss += loss.item() * batch.size
         scheduler.step()
-        epoch_loss /= queries.n_queries
-        if not np.isfinite(epoch_loss):
-            raise ValueError(
-                f"The training loss became {epoch_loss} at epoch {epoch}; lower learning_rate."
-            )
-        history.losses.append(epoch_loss)
-        postfix = {"loss": f"{epoch_loss:.4g}"}
-        if validate is not None and epoch % eval_every == 0:
-            postfix["valid MRR"] = f"{evaluate(epoch):.4f}"
-        progress.set_postfix(postfix)
-        if evaluations_without_improvement >= patience:
-            break
-    progress.close()
-    if best_state is None:
-        history.best_epoch = len(history.losses)
-    else:
-        scorer.load_state_dict(best_state)
-    return history
+        return epoch_loss / queries.n_queries
+
+    return train_epochs(scorer, run_epoch, max_epochs=max_epochs, validate=validate,
+                        eval_every=eval_every, patience=patience, verbose=verbose,
+                        description=description, metric="valid MRR")

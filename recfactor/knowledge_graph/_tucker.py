@@ -88,9 +88,10 @@ class TuckER(_KnowledgeGraphModel):
         Passes over the training queries.
     eval_every : int, default=5
         With ``X_valid``, epochs between two evaluations of the validation MRR.
-    patience : int, default=10
+    patience : int or None, default=10
         With ``X_valid``, training stops after this many evaluations without a better
-        validation MRR, and the parameters of the best evaluation are kept.
+        validation MRR; ``None`` trains ``max_epochs`` epochs. Either way the parameters of
+        the best evaluation are kept.
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         Where to train and predict; "auto" picks CUDA when available.
     random_state : int, RandomState instance or None, default=None
@@ -114,9 +115,9 @@ class TuckER(_KnowledgeGraphModel):
         Epochs run.
     loss_curve_ : list of float
         Mean training loss of each epoch.
-    validation_scores_ : list of float
+    validation_scores_ : list of float or None
         Validation MRR before training and after every ``eval_every`` epochs: epochs 0,
-        ``eval_every``, ``2 * eval_every``... (empty without ``X_valid``).
+        ``eval_every``, ``2 * eval_every``... (None without ``X_valid``).
     best_validation_score_ : float or None
         The best of them, whose parameters are kept.
     best_epoch_ : int

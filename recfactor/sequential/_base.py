@@ -1,26 +1,26 @@
-"""Shared estimator logic of the transformer recommenders: fit loop, inference, scoring.
+"""Shared estimator logic of the transformer recommenders: batches, inference, scoring.
 
 A subclass says how histories are validated, how they become training arrays and inputs,
-what network it trains and what a batch's loss is; everything else (seeding, the epochs,
-early stopping, progress, block-wise inference, top-k, scoring and pickling) is here.
+what network it trains and what a batch's loss is (from ``_losses.py``); the seeding, the
+epochs, early stopping, progress and pickling are the torch core's
+(``recfactor.utils._torch``), and the batches, block-wise inference, top-k and scoring are
+here.
 """
 
-import copy
 from abc import abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
 from ..metrics import make_ranking_scorer, ndcg_at_k, top_k
 from ..utils import import_torch, resolve_device
+from ..utils._torch import EPOCH_CONSTRAINTS, TorchEstimatorMixin, seeded_fit, train_epochs
 from ..utils._validation import _check_k, _check_next_items
-from ._batching import chunks_by_length, sample_negatives, seen_items
+from ._batching import chunks_by_length, seen_items
 
 # Chunks a training batch is computed in, by length (see _backward_batch).
 _LENGTH_CHUNKS = 4
@@ -36,11 +36,8 @@ _LOSS_CONSTRAINTS = {
 # Users encoded at a time at inference: bounds the memory of the activations.
 _INFERENCE_BLOCK = 512
 
-# Negatives drawn with n_negatives="auto": per position (bce, gbce) or per batch (sampled_ce).
-_AUTO_NEGATIVES = {"bce": 1, "gbce": 128, "sampled_ce": 256}
 
-
-class _TransformerRecommender(TransformerMixin, BaseEstimator):
+class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
     """Base of the estimators whose samples are user histories encoded by a transformer."""
 
     _parameter_constraints = {
@@ -54,8 +51,7 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
         "barlow_twins_lambda": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "patience": [Interval(Integral, 1, None, closed="left"), None],
+        **EPOCH_CONSTRAINTS,
         "n_items": [Interval(Integral, 2, None, closed="left"), None],
         "device": "no_validation",  # resolve_device says what is wrong
         "random_state": ["random_state"],
@@ -108,7 +104,6 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
     # --- fit ------------------------------------------------------------------------------
 
     def _fit(self, X, y, X_valid):
-        torch = import_torch()
         self._check_architecture()
         histories = self._check_histories(X)
         if y is not None:
@@ -119,18 +114,13 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
             valid = self._check_histories(X_valid, n_items=n_items, name="X_valid")
         device = resolve_device(self.device)
         arrays = self._training_arrays(histories)
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        rng = np.random.default_rng(seed)
-        forked = [device.index if device.index is not None else torch.cuda.current_device()
-                  ] if device.type == "cuda" else []
-        # The user's global torch RNG (initialisation, dropout) is left as it was.
-        with torch.random.fork_rng(devices=forked):
-            torch.manual_seed(seed)
+        with seeded_fit(self.random_state, device) as (_, seed):
+            rng = np.random.default_rng(seed)
             self.n_items_ = n_items
             counts = np.bincount(self._trained_items(arrays), minlength=n_items)
             self.known_items_ = counts > 0
             self.network_ = self._make_network(n_items)
-            self.network_.start_from_frequencies(counts)
+            self.network_.head.start_from_frequencies(counts)
             self.network_.to(device)
             self._train(arrays, valid, rng, device)
         return self
@@ -169,14 +159,8 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
                                      betas=(0.9, 0.98))
         lengths = self._row_lengths(arrays)
         n_rows = lengths.size
-        self.loss_curve_ = []
-        self.validation_scores_ = [] if valid is not None else None
-        self.best_validation_score_ = None
-        best_state, stale = None, 0
-        epochs = tqdm(range(self.max_epochs), desc=type(self).__name__, unit="epoch",
-                      disable=not self.verbose)
-        for _ in epochs:
-            network.train()
+
+        def run_epoch():
             order = rng.permutation(n_rows)
             total = 0.0
             for start in range(0, n_rows, self.batch_size):
@@ -185,25 +169,15 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
                 total += self._backward_batch(network, arrays, rows, lengths, rng,
                                               device) * rows.size
                 optimizer.step()
-            self.loss_curve_.append(total / n_rows)
-            progress = {"loss": f"{self.loss_curve_[-1]:.4f}"}
-            if valid is not None:
-                score = self._score_hidden_last(valid)
-                self.validation_scores_.append(score)
-                progress["ndcg@10"] = f"{score:.4f}"
-                if self.best_validation_score_ is None or score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
-                    stale = 0
-                else:
-                    stale += 1
-            epochs.set_postfix(progress)
-            if self.patience is not None and stale >= self.patience:
-                break
-        self.n_iter_ = len(self.loss_curve_)
-        if best_state is not None:
-            network.load_state_dict(best_state)
-        network.eval()
+            return total / n_rows
+
+        history = train_epochs(
+            network, run_epoch, max_epochs=self.max_epochs,
+            validate=None if valid is None else lambda: self._score_hidden_last(valid),
+            eval_every=self.eval_every, patience=self.patience, verbose=self.verbose,
+            description=type(self).__name__, metric="valid NDCG@10",
+        )
+        self._record_training(history)
 
     def _backward_batch(self, network, arrays, rows, lengths, rng, device):
         """Accumulate the gradient of a batch's loss; return the loss.
@@ -224,63 +198,21 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
                 network, {name: a[chunk] for name, a in arrays.items()}, rng, device
             )
             if self.barlow_twins_weight > 0:
-                loss = loss + self.barlow_twins_weight * self._barlow_twins(states, targets)
+                from ._losses import same_target_barlow_twins
+
+                loss = loss + self.barlow_twins_weight * same_target_barlow_twins(
+                    states, targets, self.barlow_twins_lambda)
             share = lengths[chunk].sum() / positions
             (loss * share).backward()
             value += loss.item() * share
         return value
 
-    def _barlow_twins(self, states, targets):
-        from ._losses import barlow_twins_loss, same_target_pairs
+    def _next_item_loss(self, network, states, targets, rng, loss):
+        """:func:`~._losses.next_item_loss` with this estimator's negatives."""
+        from ._losses import next_item_loss
 
-        first, second = same_target_pairs(targets)
-        return barlow_twins_loss(states[first], states[second], self.barlow_twins_lambda)
-
-    def _item_loss(self, network, states, targets, rng, loss):
-        """Next-item loss of the states (batch, positions, dim) at the targets >= 0.
-
-        ``"bce"`` and ``"gbce"`` contrast every position with ``k`` uniformly drawn items,
-        drawn once per history and shared by its positions (the same marginal distribution
-        as per-position draws, at the memory of one (batch, k) draw); ``"sampled_ce"`` draws
-        one set of negatives for the whole batch. A draw of a position's own target is left
-        out of its loss.
-        """
-        from ._losses import full_softmax_loss, gbce_beta, gbce_loss, sampled_softmax_loss
-
-        torch = import_torch()
-        has_target = targets >= 0
-        picked, goal = states[has_target], targets[has_target]
-        weights, bias = network.item_weights(), network.item_bias
-        if loss == "ce":
-            return full_softmax_loss(picked, goal, weights, bias), picked, goal
-        n_negatives = self._n_negatives(loss)
-        if loss == "sampled_ce":
-            negatives = torch.from_numpy(sample_negatives(rng, self.n_items_, n_negatives))
-            value = sampled_softmax_loss(picked, goal, weights, bias,
-                                         negatives.to(states.device))
-            return value, picked, goal
-        negatives = torch.from_numpy(
-            sample_negatives(rng, self.n_items_, (states.shape[0], n_negatives))
-        ).to(states.device)
-        positive = (picked * weights[goal]).sum(-1) + bias[goal]
-        negative = (torch.einsum("bwd,bkd->bwk", states, weights[negatives])
-                    + bias[negatives][:, None, :])
-        # A draw of a position's own target is no negative of it: its term is dropped.
-        collision = negatives[:, None, :] == targets[:, :, None]
-        negative = negative.masked_fill(collision, float("-inf"))[has_target]
-        beta = 1.0 if loss == "bce" else gbce_beta(n_negatives, self.n_items_, self.gbce_t)
-        return gbce_loss(positive, negative, beta), picked, goal
-
-    def _n_negatives(self, loss):
-        if self.n_negatives == "auto":
-            return min(_AUTO_NEGATIVES[loss], self.n_items_ - 1)
-        if loss == "gbce" and self.n_negatives > self.n_items_ - 1:
-            raise ValueError(
-                f"n_negatives={self.n_negatives} exceeds the {self.n_items_ - 1} other items "
-                "there are to sample; gBCE needs a sampling rate n_negatives / (n_items - 1) "
-                "of at most 1."
-            )
-        return self.n_negatives
+        return next_item_loss(network.head, states, targets, loss, rng=rng,
+                              n_negatives=self.n_negatives, gbce_t=self.gbce_t)
 
     # --- inference ------------------------------------------------------------------------
 
@@ -319,15 +251,10 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
         return states
 
     def _recommend(self, histories, k, exclude_seen):
-        # The bias as one more factor, against a constant 1 on the users' side.
-        states = self._user_states(histories)
-        states = np.hstack([states, np.ones((states.shape[0], 1), dtype=states.dtype)])
-        network = self.network_
-        item_factors = np.hstack([network.item_weights().detach().cpu().numpy(),
-                                  network.item_bias.detach().cpu().numpy()[:, None]])
+        users, items = self.network_.head.ranking_factors(self._user_states(histories))
         exclude = (seen_items(self._history_items(histories), self.n_items_)
                    if exclude_seen else None)
-        return top_k(states, k, item_factors=item_factors, exclude=exclude)
+        return top_k(users, k, item_factors=items, exclude=exclude)
 
     def transform(self, X):
         """Encode each history into the user state that scores the next item.
@@ -341,8 +268,8 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
         -------
         states : ndarray of shape (n_samples, embedding_dim) of float32
             The encoder's output at the most recent position; the score of item ``i`` is
-            ``states @ W[i] + b[i]``, with ``W = network_.item_weights()`` the item
-            embeddings and ``b = network_.item_bias``.
+            ``states @ W[i] + b[i]``, with ``W = network_.head.weights()`` the item
+            embeddings and ``b = network_.head.bias``.
         """
         return self._user_states(self._fitted_histories(X))
 
@@ -417,15 +344,7 @@ class _TransformerRecommender(TransformerMixin, BaseEstimator):
     def _score_hidden_last(self, histories):
         return make_ranking_scorer("ndcg", 10, protocol="next-item")(self, histories)
 
-    # --- pickling and tags ----------------------------------------------------------------
-
-    def __getstate__(self):
-        # A copy: object.__getstate__ may hand back the instance's own __dict__.
-        state = dict(super().__getstate__())
-        network = state.get("network_")
-        if network is not None and next(network.parameters()).device.type != "cpu":
-            state["network_"] = copy.deepcopy(network).cpu()
-        return state
+    # --- tags ------------------------------------------------------------------------------
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -61,7 +61,7 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
         recommend, the most recent ``max_length - 1`` items and the [MASK].
     embedding_dim, n_blocks, n_heads, dropout, learning_rate, batch_size : see SASRec
         Defaults 64, 2, 1, 0.1, 1e-3 and 128.
-    max_epochs, patience, n_items, device, random_state, verbose : see SASRec
+    max_epochs, eval_every, patience, n_items, device, random_state, verbose : see SASRec
         Defaults 100, 10, None, "auto", None and 0.
 
     Attributes
@@ -72,6 +72,7 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
     loss_curve_ : list of float
     validation_scores_ : list of float or None
     best_validation_score_ : float or None
+    best_epoch_ : int
     n_iter_ : int
         See :class:`SASRec`.
 
@@ -143,6 +144,7 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
         learning_rate=1e-3,
         batch_size=128,
         max_epochs=100,
+        eval_every=1,
         patience=10,
         n_items=None,
         device="auto",
@@ -166,6 +168,7 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.eval_every = eval_every
         self.patience = patience
         self.n_items = n_items
         self.device = device
@@ -232,7 +235,7 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
         states = network(torch.from_numpy(inputs).to(device),
                          torch.from_numpy(queries).to(device))
         targets = torch.from_numpy(targets).to(device)
-        return self._item_loss(network, states, targets, rng, self.loss)
+        return self._next_item_loss(network, states, targets, rng, self.loss)
 
     def _trained_items(self, arrays):
         tokens = arrays["tokens"]

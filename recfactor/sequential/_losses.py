@@ -1,12 +1,63 @@
 """Training objectives of the sequential recommenders (imports torch).
 
-``states`` are the encoder outputs at the positions that have a target, ``targets`` the item
-ids to predict there, and ``item_weights`` (n_items, dim) and ``item_bias`` (n_items,) the
-output layer: the score of item ``i`` is ``state @ item_weights[i] + item_bias[i]``.
+Every loss scores items through an :class:`~recfactor.sequential._modules.ItemHead`
+(``head``), so the score ``s @ W[i] + b[i]`` is never written here. ``states`` are encoder
+outputs and ``targets`` the item ids to predict at them, ``-1`` where a position has none.
+A new objective is a new function here; the estimators only call :func:`next_item_loss`,
+:func:`disliked_contrastive_loss` and :func:`same_target_barlow_twins`.
 """
 
 import torch
 import torch.nn.functional as F
+
+from ._batching import sample_negatives
+
+# Negatives drawn with n_negatives="auto": per history (bce, gbce) or per batch (sampled_ce).
+AUTO_NEGATIVES = {"bce": 1, "gbce": 128, "sampled_ce": 256}
+
+
+def resolve_n_negatives(n_negatives, loss, n_items):
+    """Negatives drawn for ``loss``: ``n_negatives``, or its "auto" value for ``n_items``."""
+    if n_negatives == "auto":
+        return min(AUTO_NEGATIVES[loss], n_items - 1)
+    if loss == "gbce" and n_negatives > n_items - 1:
+        raise ValueError(
+            f"n_negatives={n_negatives} exceeds the {n_items - 1} other items there are to "
+            "sample; gBCE needs a sampling rate n_negatives / (n_items - 1) of at most 1."
+        )
+    return n_negatives
+
+
+def next_item_loss(head, states, targets, loss, *, rng, n_negatives="auto", gbce_t=0.75):
+    """Next-item loss of the states (batch, positions, dim) at their targets.
+
+    ``"bce"`` and ``"gbce"`` contrast every position with ``k`` uniformly drawn items,
+    drawn once per history and shared by its positions (the same marginal distribution
+    as per-position draws, at the memory of one (batch, k) draw); ``"sampled_ce"`` draws
+    one set of negatives for the whole batch; ``"ce"`` scores every item. A draw of a
+    position's own target is left out of its loss.
+
+    Returns
+    -------
+    loss : scalar tensor
+    picked_states, picked_targets : tensors
+        The states (n, dim) that had a target and their targets (n,): the predictions the
+        loss judged.
+    """
+    has_target = targets >= 0
+    picked, goal = states[has_target], targets[has_target]
+    if loss == "ce":
+        return full_softmax_loss(head, picked, goal), picked, goal
+    n_negatives = resolve_n_negatives(n_negatives, loss, head.n_items)
+    if loss == "sampled_ce":
+        negatives = torch.from_numpy(sample_negatives(rng, head.n_items, n_negatives))
+        value = sampled_softmax_loss(head, picked, goal, negatives.to(states.device))
+        return value, picked, goal
+    negatives = torch.from_numpy(
+        sample_negatives(rng, head.n_items, (states.shape[0], n_negatives))
+    ).to(states.device)
+    beta = 1.0 if loss == "bce" else gbce_beta(n_negatives, head.n_items, gbce_t)
+    return gbce_loss(head, states, targets, negatives, beta), picked, goal
 
 
 def gbce_beta(n_negatives, n_items, t):
@@ -20,31 +71,65 @@ def gbce_beta(n_negatives, n_items, t):
     return alpha * (t * (1 - 1 / alpha) + 1 / alpha)
 
 
-def full_softmax_loss(states, targets, item_weights, item_bias):
-    """Cross-entropy of the softmax over every item."""
-    return F.cross_entropy(states @ item_weights.T + item_bias, targets)
+def full_softmax_loss(head, states, targets):
+    """Cross-entropy of the softmax over every item; states (n, dim), targets (n,)."""
+    return F.cross_entropy(head.scores(states), targets)
 
 
-def sampled_softmax_loss(states, targets, item_weights, item_bias, negatives):
-    """Cross-entropy of the softmax over the target and negatives shared by the batch.
+def sampled_softmax_loss(head, states, targets, negatives):
+    """Cross-entropy of the softmax over the target and negatives (k,) shared by the batch.
 
     A negative that happens to be the target of a position is left out of that position's
     softmax, so an item never competes with itself.
     """
-    positive = ((states * item_weights[targets]).sum(-1) + item_bias[targets])[:, None]
-    negative = states @ item_weights[negatives].T + item_bias[negatives]
+    positive = head.target_scores(states, targets)[:, None]
+    negative = head.scores(states, negatives)
     negative = negative.masked_fill(negatives[None, :] == targets[:, None], float("-inf"))
     logits = torch.cat([positive, negative], dim=1)
     return F.cross_entropy(logits, torch.zeros_like(targets))
 
 
-def gbce_loss(positive_scores, negative_scores, beta):
+def gbce_loss(head, states, targets, negatives, beta):
     """``-log(sigmoid(s+)^beta) - sum log(1 - sigmoid(s-))``, averaged over positions.
 
-    ``positive_scores`` has shape (n,), ``negative_scores`` (n, k), where ``-inf`` leaves a
-    negative out; ``beta = 1`` is the binary cross-entropy of the original SASRec.
+    States (batch, width, dim) and targets (batch, width) with ``-1`` for no target;
+    negatives (batch, k), one row per history shared by its positions. ``beta = 1`` is the
+    binary cross-entropy of the original SASRec.
     """
-    return (beta * F.softplus(-positive_scores) + F.softplus(negative_scores).sum(-1)).mean()
+    has_target = targets >= 0
+    positive = head.target_scores(states[has_target], targets[has_target])
+    negative = head.scores(states, negatives)
+    # A draw of a position's own target is no negative of it: its term is dropped.
+    collision = negatives[:, None, :] == targets[:, :, None]
+    negative = negative.masked_fill(collision, float("-inf"))[has_target]
+    return (beta * F.softplus(-positive) + F.softplus(negative).sum(-1)).mean()
+
+
+def disliked_contrastive_loss(head, states, targets, disliked):
+    """Softmax of each liked target against the user's own disliked items (PNFRec).
+
+    Parameters
+    ----------
+    head : ItemHead
+    states : tensor of shape (batch, width, dim)
+        States of the liked-items encoder.
+    targets : tensor of shape (batch, width)
+        Next liked item, -1 for none.
+    disliked : tensor of shape (batch, n_disliked)
+        Each user's disliked items, -1 for padding.
+
+    Returns
+    -------
+    loss : scalar tensor
+        Mean over the positions with a target; a user with no disliked item adds 0.
+    """
+    has_target = targets >= 0
+    positive = head.target_scores(states, targets.clamp(min=0))[..., None]
+    negative = head.scores(states, disliked.clamp(min=0))
+    negative = negative.masked_fill((disliked < 0)[:, None, :], float("-inf"))
+    logits = torch.cat([positive, negative], dim=-1)[has_target]
+    return F.cross_entropy(logits, torch.zeros(logits.shape[0], dtype=torch.long,
+                                               device=logits.device))
 
 
 def same_target_pairs(targets):
@@ -81,31 +166,7 @@ def barlow_twins_loss(first, second, redundancy_weight):
     return (1 - diagonal).pow(2).sum() + redundancy_weight * off_diagonal
 
 
-def disliked_contrastive_loss(states, targets, item_weights, item_bias, disliked, has_target):
-    """Softmax of each liked target against the user's own disliked items (PNFRec).
-
-    Parameters
-    ----------
-    states : tensor of shape (batch, width, dim)
-        States of the liked-items encoder.
-    targets : tensor of shape (batch, width)
-        Next liked item (ignored where ``has_target`` is False).
-    item_weights : tensor of shape (n_items, dim)
-    item_bias : tensor of shape (n_items,)
-    disliked : tensor of shape (batch, n_disliked)
-        Each user's disliked items, -1 for padding.
-    has_target : tensor of bool of shape (batch, width)
-
-    Returns
-    -------
-    loss : scalar tensor
-        Mean over the positions with a target; a user with no disliked item adds 0.
-    """
-    liked, others = targets.clamp(min=0), disliked.clamp(min=0)
-    positive = ((states * item_weights[liked]).sum(-1) + item_bias[liked])[..., None]
-    negative = (torch.einsum("bwd,bnd->bwn", states, item_weights[others])
-                + item_bias[others][:, None, :])
-    negative = negative.masked_fill((disliked < 0)[:, None, :], float("-inf"))
-    logits = torch.cat([positive, negative], dim=-1)[has_target]
-    return F.cross_entropy(logits, torch.zeros(logits.shape[0], dtype=torch.long,
-                                               device=logits.device))
+def same_target_barlow_twins(states, targets, redundancy_weight):
+    """:func:`barlow_twins_loss` of the pairs of states (n, dim) that share their target."""
+    first, second = same_target_pairs(targets)
+    return barlow_twins_loss(states[first], states[second], redundancy_weight)

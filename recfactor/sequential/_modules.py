@@ -17,6 +17,7 @@ step. Against Xavier-normal weights and unscaled items (whose standard deviation
 2,048 negatives; early stopping, then a refit) from 0.027 to 0.034.
 """
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -221,12 +222,14 @@ class SequenceEncoder(nn.Module):
         return self.norm(last(x, mask, valid, queries))
 
 
-class NextItemNetwork(nn.Module):
-    """Item embeddings, one encoder, and scores by dot product with the same embeddings.
+class ItemHead(nn.Module):
+    """The item table of a sequential model: its input embeddings and its output scores.
 
     Token 0 is padding, tokens ``1..n_items`` are the items, and ``n_extra_tokens`` more
-    (the [MASK] of masked-item training) follow them. The score of item ``i`` for a state
-    ``s`` is ``s @ item_weights()[i] + item_bias[i]``.
+    (the [MASK] of masked-item training) follow them. The same rows ``W`` score the items:
+    item ``i`` scores ``s @ W[i] + b[i]`` for a state ``s``, a formula written here only
+    (:meth:`scores`, :meth:`target_scores`, :meth:`ranking_factors`), so that every loss and
+    the recommendations score alike.
 
     The bias starts at the items' log frequencies (:meth:`start_from_frequencies`), so the
     untrained network already ranks nearly by popularity and training spends its steps on what
@@ -237,36 +240,70 @@ class NextItemNetwork(nn.Module):
     (seeds 0-4).
     """
 
-    def __init__(self, n_items, dim, n_extra_tokens=0, **encoder_params):
+    def __init__(self, n_items, dim, n_extra_tokens=0):
         super().__init__()
         self.n_items = n_items
         self.items = nn.Embedding(n_items + 1 + n_extra_tokens, dim, padding_idx=0)
         with torch.no_grad():
             nn.init.normal_(self.items.weight[1:], std=INIT_STD)
-        self.item_bias = nn.Parameter(torch.zeros(n_items))
-        self.encoder = SequenceEncoder(dim, **encoder_params)
+        self.bias = nn.Parameter(torch.zeros(n_items))
 
     def start_from_frequencies(self, counts):
-        """Set the item bias to the log of the (add-one smoothed) item counts, centred.
+        """Set the bias to the log of the (add-one smoothed) item counts, centred.
 
         Under a softmax the centring changes nothing; under the sigmoid of BCE and gBCE it
         keeps the mean item score at zero, where it starts without the bias.
         """
-        log_counts = torch.log1p(torch.as_tensor(counts, dtype=self.item_bias.dtype))
+        log_counts = torch.log1p(torch.as_tensor(counts, dtype=self.bias.dtype))
         with torch.no_grad():
-            self.item_bias.copy_(log_counts - log_counts.mean())
+            self.bias.copy_(log_counts - log_counts.mean())
 
-    def item_weights(self):
-        """Embeddings of the items, shape (n_items, dim): the output layer's weights."""
+    def weights(self):
+        """``W``: the embeddings of the items, shape (n_items, dim)."""
         return self.items.weight[1:self.n_items + 1]
 
     def embed(self, tokens):
         """Encoder input of the tokens: their embeddings scaled up by ``sqrt(dim)``."""
         return self.items(tokens) * self.items.embedding_dim ** 0.5
 
+    def scores(self, states, items=None):
+        """Scores of candidate items for each state.
+
+        ``items=None``: every item, shape (..., n_items). Items of shape (k,): the same
+        candidates for every state, shape (..., k). With states (batch, width, dim), items
+        of shape (batch, k): each row's own candidates, shape (batch, width, k).
+        """
+        weights, bias = self.weights(), self.bias
+        if items is not None:
+            weights, bias = weights[items], bias[items]
+        return states @ weights.transpose(-1, -2) + bias.unsqueeze(-2)
+
+    def target_scores(self, states, targets):
+        """Score of one item per state: states (..., dim) and targets (...) give (...)."""
+        return (states * self.weights()[targets]).sum(-1) + self.bias[targets]
+
+    def ranking_factors(self, states):
+        """NumPy ``(user_factors, item_factors)`` whose products are :meth:`scores`.
+
+        The bias is one more item factor, against a constant 1 on the users' side.
+        """
+        states = np.hstack([states, np.ones((states.shape[0], 1), dtype=states.dtype)])
+        items = np.hstack([self.weights().detach().cpu().numpy(),
+                           self.bias.detach().cpu().numpy()[:, None]])
+        return states, items
+
+
+class NextItemNetwork(nn.Module):
+    """An item head and one encoder: states of token sequences, scored by the head."""
+
+    def __init__(self, n_items, dim, n_extra_tokens=0, **encoder_params):
+        super().__init__()
+        self.head = ItemHead(n_items, dim, n_extra_tokens)
+        self.encoder = SequenceEncoder(dim, **encoder_params)
+
     def forward(self, tokens, queries=None):
         """States of the tokens (batch, width), all or at the ``queries`` columns."""
-        return self.encoder(self.embed(tokens), tokens != 0, queries)
+        return self.encoder(self.head.embed(tokens), tokens != 0, queries)
 
     def user_states(self, tokens):
         """State at the last (most recent) position of each left-padded row."""
@@ -285,4 +322,4 @@ class PositiveNegativeNetwork(NextItemNetwork):
         self.negative_encoder = SequenceEncoder(dim, **encoder_params)
 
     def negative_states(self, tokens):
-        return self.negative_encoder(self.embed(tokens), tokens != 0)
+        return self.negative_encoder(self.head.embed(tokens), tokens != 0)

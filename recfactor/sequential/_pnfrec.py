@@ -47,7 +47,7 @@ class PNFRec(_TransformerRecommender):
         Most recent liked (and, separately, disliked) items each encoder reads.
     embedding_dim, n_blocks, n_heads, dropout, learning_rate, batch_size : see SASRec
         Defaults 64, 2, 1, 0.1, 1e-3 and 128.
-    max_epochs, patience, n_items, device, random_state, verbose : see SASRec
+    max_epochs, eval_every, patience, n_items, device, random_state, verbose : see SASRec
         Defaults 100, 10, None, "auto", None and 0.
 
     Attributes
@@ -58,6 +58,7 @@ class PNFRec(_TransformerRecommender):
     loss_curve_ : list of float
     validation_scores_ : list of float or None
     best_validation_score_ : float or None
+    best_epoch_ : int
     n_iter_ : int
         See :class:`SASRec`.
 
@@ -109,6 +110,7 @@ class PNFRec(_TransformerRecommender):
         learning_rate=1e-3,
         batch_size=128,
         max_epochs=100,
+        eval_every=1,
         patience=10,
         n_items=None,
         device="auto",
@@ -129,6 +131,7 @@ class PNFRec(_TransformerRecommender):
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.eval_every = eval_every
         self.patience = patience
         self.n_items = n_items
         self.device = device
@@ -207,7 +210,7 @@ class PNFRec(_TransformerRecommender):
         return arrays["liked_lengths"] + arrays["disliked_lengths"]
 
     def _batch_loss(self, network, batch, rng, device):
-        from ._losses import disliked_contrastive_loss
+        from ._losses import disliked_contrastive_loss, next_item_loss
 
         torch = import_torch()
 
@@ -218,18 +221,17 @@ class PNFRec(_TransformerRecommender):
         liked, next_liked = tensors(batch["liked"], batch["next_liked"],
                                     lengths=batch["liked_lengths"])
         states = network(liked)
-        loss, picked, goal = self._item_loss(network, states, next_liked, rng, "ce")
+        loss, picked, goal = next_item_loss(network.head, states, next_liked, "ce", rng=rng)
         if self.negative_weight > 0 and (batch["next_disliked"] >= 0).any():
             disliked, next_disliked = tensors(batch["disliked"], batch["next_disliked"],
                                               lengths=batch["disliked_lengths"])
-            negative_loss, _, _ = self._item_loss(
-                network, network.negative_states(disliked), next_disliked, rng, "ce")
+            negative_loss, _, _ = next_item_loss(
+                network.head, network.negative_states(disliked), next_disliked, "ce", rng=rng)
             loss = loss + self.negative_weight * negative_loss
         if self.contrastive_weight > 0 and batch["contrast_lengths"].any():
             (contrast,) = tensors(batch["contrast"], lengths=batch["contrast_lengths"])
             loss = loss + self.contrastive_weight * disliked_contrastive_loss(
-                states, next_liked, network.item_weights(), network.item_bias, contrast,
-                next_liked >= 0)
+                network.head, states, next_liked, contrast)
         return loss, picked, goal
 
     def _trained_items(self, arrays):

@@ -93,10 +93,13 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
         Histories per gradient step.
     max_epochs : int, default=100
         Passes over the training histories.
+    eval_every : int, default=1
+        With ``X_valid``, epochs between two evaluations of the validation NDCG@10 (the
+        first is before training).
     patience : int or None, default=10
-        With ``X_valid``, stop after this many epochs without a better validation NDCG@10;
-        the weights of the best epoch are kept. ``None``: train ``max_epochs`` epochs (still
-        keeping the best epoch's weights when ``X_valid`` is given).
+        With ``X_valid``, training stops after this many evaluations without a better
+        validation NDCG@10; ``None`` trains ``max_epochs`` epochs. Either way the weights of
+        the best evaluation are kept.
     n_items : int or None, default=None
         Size of the catalogue (ids ``0`` to ``n_items - 1``). ``None``: one more than the
         largest id in ``fit``'s ``X`` and ``y``. Give it when validation or test histories
@@ -124,9 +127,13 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
     loss_curve_ : list of float
         Mean training loss of each epoch.
     validation_scores_ : list of float or None
-        Validation NDCG@10 after each epoch, when ``X_valid`` was given.
+        Validation NDCG@10 before training and after every ``eval_every`` epochs: epochs 0,
+        ``eval_every``, ``2 * eval_every``... (None without ``X_valid``).
     best_validation_score_ : float or None
         Best of ``validation_scores_``.
+    best_epoch_ : int
+        The epoch whose weights are kept (the last one without ``X_valid``; 0 for the
+        starting weights).
     n_iter_ : int
         Epochs run.
 
@@ -177,6 +184,7 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
         learning_rate=1e-3,
         batch_size=128,
         max_epochs=100,
+        eval_every=1,
         patience=10,
         n_items=None,
         device="auto",
@@ -198,6 +206,7 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.eval_every = eval_every
         self.patience = patience
         self.n_items = n_items
         self.device = device
@@ -257,7 +266,7 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
             targets = last
         states = network(torch.from_numpy(np.ascontiguousarray(tokens)).to(device))
         targets = torch.from_numpy(np.ascontiguousarray(targets)).to(device)
-        return self._item_loss(network, states, targets, rng, self.loss)
+        return self._next_item_loss(network, states, targets, rng, self.loss)
 
     def _trained_items(self, arrays):
         tokens, targets = arrays["tokens"], arrays["targets"]

@@ -1,4 +1,18 @@
-"""PyTorch helpers: torch is an optional dependency, imported only when a model needs it."""
+"""The torch core of every torch estimator: import, device, seeding, epochs and pickling.
+
+torch is an optional dependency, imported only when a model needs it: nothing here imports
+it at module level.
+"""
+
+import contextlib
+import copy
+import sys
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from tqdm.auto import tqdm
 
 __all__ = ["import_torch", "resolve_device"]
 
@@ -60,3 +74,164 @@ def resolve_device(device="auto"):
                 "device(s) exist."
             )
     return resolved
+
+
+@contextlib.contextmanager
+def seeded_fit(random_state, device):
+    """Seed torch from ``random_state`` for the duration of a fit.
+
+    Yields ``(rng, seed)``: the NumPy ``RandomState`` of ``random_state`` (for the fit's
+    own draws) and the seed drawn from it for torch. The caller's global torch RNG state
+    (of the CPU and of ``device``) is restored afterwards, so fitting a model never changes
+    what the user's own torch code draws next.
+    """
+    torch = import_torch()
+    rng = check_random_state(random_state)
+    seed = int(rng.randint(np.iinfo(np.int32).max))
+    if device.type == "cuda":
+        devices = [torch.cuda.current_device() if device.index is None else device.index]
+    else:
+        devices = []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield rng, seed
+
+
+def module_on_cpu(module):
+    """``module`` itself when its tensors are on the CPU, else a CPU copy of it."""
+    tensors = [*module.parameters(), *module.buffers()]
+    if all(tensor.device.type == "cpu" for tensor in tensors):
+        return module
+    return copy.deepcopy(module).cpu()
+
+
+# The early-stopping hyper-parameters of every torch estimator, with one meaning each:
+# validation before training and every ``eval_every`` epochs, a stop after ``patience``
+# evaluations without improvement (never with None), the best evaluated parameters kept.
+EPOCH_CONSTRAINTS = {
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "eval_every": [Interval(Integral, 1, None, closed="left")],
+    "patience": [Interval(Integral, 1, None, closed="left"), None],
+}
+
+
+class TrainingHistory:
+    """What :func:`train_epochs` did.
+
+    Attributes
+    ----------
+    losses : list of float
+        Mean training loss of each epoch run.
+    validation_scores : list of float or None
+        Validation score before training and after every ``eval_every`` epochs (epochs 0,
+        ``eval_every``, ``2 * eval_every``...); None without validation.
+    best_score : float or None
+        Best of ``validation_scores``.
+    best_epoch : int
+        Epoch whose parameters were kept (0: those before training); the last epoch
+        without validation.
+    """
+
+    def __init__(self, validated):
+        self.losses = []
+        self.validation_scores = [] if validated else None
+        self.best_score = None
+        self.best_epoch = None
+
+
+def train_epochs(module, run_epoch, *, max_epochs, validate=None, eval_every=1, patience=None,
+                 verbose=0, description="", metric="valid"):
+    """The epoch loop of every torch estimator: epochs, validation, early stopping, progress.
+
+    Parameters
+    ----------
+    module : nn.Module
+        What is trained; its best evaluated parameters are restored at the end.
+    run_epoch : callable
+        ``run_epoch()`` trains one epoch and returns its mean loss.
+    max_epochs : int
+    validate : callable, default=None
+        ``validate()`` returns the validation score, higher is better.
+    eval_every, patience : int
+        See :data:`EPOCH_CONSTRAINTS`; ``patience=None`` never stops early.
+    verbose : int
+        A tqdm bar over the epochs, with the loss and the last validation score.
+    description, metric : str
+        The bar's title and the name of the validation score on it.
+
+    Returns
+    -------
+    history : TrainingHistory
+
+    Raises
+    ------
+    ValueError
+        When an epoch's loss is not finite.
+    """
+    history = TrainingHistory(validated=validate is not None)
+    best_state = None
+    evaluations_without_improvement = 0
+
+    def evaluate(epoch):
+        nonlocal best_state, evaluations_without_improvement
+        score = validate()
+        history.validation_scores.append(score)
+        if history.best_score is None or score > history.best_score:
+            history.best_score, history.best_epoch = score, epoch
+            best_state = copy.deepcopy(module.state_dict())
+            evaluations_without_improvement = 0
+        else:
+            evaluations_without_improvement += 1
+        return score
+
+    if validate is not None:
+        evaluate(0)
+    progress = tqdm(range(1, max_epochs + 1), desc=description, unit="epoch",
+                    disable=not verbose)
+    for epoch in progress:
+        module.train()
+        loss = run_epoch()
+        if not np.isfinite(loss):
+            raise ValueError(
+                f"The training loss became {loss} at epoch {epoch}; lower learning_rate."
+            )
+        history.losses.append(loss)
+        postfix = {"loss": f"{loss:.4g}"}
+        if validate is not None and epoch % eval_every == 0:
+            postfix[metric] = f"{evaluate(epoch):.4f}"
+        progress.set_postfix(postfix)
+        if patience is not None and evaluations_without_improvement >= patience:
+            break
+    progress.close()
+    if best_state is None:
+        history.best_epoch = len(history.losses)
+    else:
+        module.load_state_dict(best_state)
+    module.eval()
+    return history
+
+
+class TorchEstimatorMixin:
+    """What the torch estimators share besides their training: fitted history, pickling.
+
+    Must come before :class:`sklearn.base.BaseEstimator` in the bases.
+    """
+
+    def _record_training(self, history):
+        """Set the fitted attributes of a :class:`TrainingHistory`."""
+        self.n_iter_ = len(history.losses)
+        self.loss_curve_ = history.losses
+        self.validation_scores_ = history.validation_scores
+        self.best_validation_score_ = history.best_score
+        self.best_epoch_ = history.best_epoch
+
+    def __getstate__(self):
+        # A copy: object.__getstate__ may hand back the instance's own __dict__.
+        state = dict(super().__getstate__())
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            # Tensors pickled on a GPU would only unpickle where that GPU exists.
+            for name, value in state.items():
+                if isinstance(value, torch.nn.Module):
+                    state[name] = module_on_cpu(value)
+        return state

@@ -12,7 +12,6 @@ from recfactor.knowledge_graph._modules import (  # noqa: E402
     SixteenBitDropout,
     TuckERInteraction,
     lift_to_hyperboloid,
-    module_on_cpu,
 )
 
 
@@ -204,8 +203,3 @@ def test_entity_gradient_adds_the_lookup_and_the_output_layer(interaction):
     grad = scorer.entity_embeddings.weight.grad
     assert grad.layout == torch.strided and grad.is_contiguous()  # as fused Adam wants it
     torch.testing.assert_close(grad, table.grad)
-
-
-def test_module_on_cpu_returns_a_cpu_module_as_is():
-    module = torch.nn.Linear(2, 2)
-    assert module_on_cpu(module) is module

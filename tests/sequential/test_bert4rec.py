@@ -24,9 +24,9 @@ def test_last_item_samples_target_only_the_most_recent_item(histories, fast,
     targets_per_row = []
 
     class Recording(BERT4Rec):
-        def _item_loss(self, network, states, targets, rng, loss):
+        def _next_item_loss(self, network, states, targets, rng, loss):
             targets_per_row.append((targets >= 0).sum(dim=1))
-            return super()._item_loss(network, states, targets, rng, loss)
+            return super()._next_item_loss(network, states, targets, rng, loss)
 
     Recording(mask_probability=0.4, last_item_probability=last_item_probability,
               **{**fast, "max_epochs": 1}).fit(histories[0])

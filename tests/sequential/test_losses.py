@@ -6,11 +6,38 @@ import torch.nn.functional as F
 from recfactor.sequential._losses import (
     barlow_twins_loss,
     disliked_contrastive_loss,
+    full_softmax_loss,
     gbce_beta,
     gbce_loss,
     same_target_pairs,
     sampled_softmax_loss,
 )
+from recfactor.sequential._modules import ItemHead
+
+
+def random_head(n_items, dim, seed=0):
+    """An item head with random item rows and bias, and those as (weights, bias)."""
+    generator = torch.Generator().manual_seed(seed)
+    head = ItemHead(n_items, dim).requires_grad_(False)
+    head.items.weight[1:] = torch.randn(n_items, dim, generator=generator)
+    head.bias[:] = torch.randn(n_items, generator=generator)
+    return head, head.weights().clone(), head.bias.clone()
+
+
+def test_head_scores_every_item_candidates_and_targets_alike():
+    head, weights, bias = random_head(6, 4)
+    states = torch.randn(2, 3, 4, generator=torch.Generator().manual_seed(1))
+    every = torch.einsum("bwd,id->bwi", states, weights) + bias
+    torch.testing.assert_close(head.scores(states), every)
+    torch.testing.assert_close(head.scores(states, torch.tensor([5, 0])), every[..., [5, 0]])
+    per_row = torch.tensor([[1, 2], [3, 3]])
+    expected = torch.stack([every[0][:, [1, 2]], every[1][:, [3, 3]]])
+    torch.testing.assert_close(head.scores(states, per_row), expected)
+    targets = torch.tensor([[0, 1, 2], [5, 4, 3]])
+    torch.testing.assert_close(head.target_scores(states, targets),
+                               every.gather(-1, targets[..., None])[..., 0])
+    users, items = head.ranking_factors(states[0].numpy())
+    np.testing.assert_allclose(users @ items.T, every[0].numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_gbce_beta():
@@ -20,22 +47,41 @@ def test_gbce_beta():
     assert gbce_beta(10, 101, 1.0) == pytest.approx(0.1)
 
 
-def test_gbce_loss_is_bce_with_a_tempered_positive():
-    positive, negative = torch.tensor([0.3, -1.2]), torch.tensor([[0.5, -0.1], [2.0, 0.0]])
+def test_full_softmax_is_the_cross_entropy_of_every_score():
+    head, weights, bias = random_head(6, 4)
+    states = torch.randn(3, 4, generator=torch.Generator().manual_seed(1))
+    targets = torch.tensor([0, 5, 2])
+    logits = states @ weights.T + bias
+    expected = (torch.logsumexp(logits, 1) - logits[torch.arange(3), targets]).mean()
+    torch.testing.assert_close(full_softmax_loss(head, states, targets), expected)
+
+
+def test_gbce_is_bce_with_a_tempered_positive_and_no_collisions():
+    head, weights, bias = random_head(6, 4)
+    states = torch.randn(2, 2, 4, generator=torch.Generator().manual_seed(1))
+    targets = torch.tensor([[1, -1], [2, 4]])
+    negatives = torch.tensor([[0, 1], [4, 5]])
     beta = 0.4
-    expected = -(beta * torch.log(torch.sigmoid(positive))
-                 + torch.log(1 - torch.sigmoid(negative)).sum(1)).mean()
-    torch.testing.assert_close(gbce_loss(positive, negative, beta), expected)
-    bce = F.binary_cross_entropy_with_logits(
-        torch.cat([positive[:, None], negative], 1),
-        torch.tensor([[1.0, 0, 0], [1.0, 0, 0]]), reduction="sum") / 2
-    torch.testing.assert_close(gbce_loss(positive, negative, 1.0), bce)
+
+    def term(row, column, target, others):
+        score = lambda item: states[row, column] @ weights[item] + bias[item]  # noqa: E731
+        return beta * F.softplus(-score(target)) + sum(F.softplus(score(n)) for n in others)
+
+    # A negative equal to the position's target is no negative of it.
+    expected = torch.stack([term(0, 0, 1, [0]), term(1, 0, 2, [4, 5]),
+                            term(1, 1, 4, [5])]).mean()
+    torch.testing.assert_close(gbce_loss(head, states, targets, negatives, beta), expected)
+    # beta = 1 is the binary cross-entropy of the positive and its negatives.
+    logits = torch.cat([states[1, 0] @ weights[[2, 4, 5]].T + bias[[2, 4, 5]]])
+    bce = F.binary_cross_entropy_with_logits(logits, torch.tensor([1.0, 0, 0]),
+                                             reduction="sum")
+    torch.testing.assert_close(
+        gbce_loss(head, states[1:, :1], targets[1:, :1], negatives[1:], 1.0), bce)
 
 
 def test_sampled_softmax_leaves_out_a_negative_equal_to_the_target():
-    generator = torch.Generator().manual_seed(0)
-    states, weights = torch.randn(3, 4, generator=generator), torch.randn(6, 4, generator=generator)
-    bias = torch.randn(6, generator=generator)
+    head, weights, bias = random_head(6, 4)
+    states = torch.randn(3, 4, generator=torch.Generator().manual_seed(1))
     targets, negatives = torch.tensor([0, 2, 5]), torch.tensor([1, 2, 3])
     logits = states @ weights.T + bias
     expected = torch.stack([
@@ -43,7 +89,7 @@ def test_sampled_softmax_leaves_out_a_negative_equal_to_the_target():
         torch.logsumexp(logits[1, [2, 1, 3]], 0) - logits[1, 2],
         torch.logsumexp(logits[2, [5, 1, 2, 3]], 0) - logits[2, 5],
     ]).mean()
-    torch.testing.assert_close(sampled_softmax_loss(states, targets, weights, bias, negatives),
+    torch.testing.assert_close(sampled_softmax_loss(head, states, targets, negatives),
                                expected)
 
 
@@ -72,12 +118,11 @@ def test_barlow_twins_matches_numpy():
 
 
 def test_disliked_contrastive_loss():
-    generator = torch.Generator().manual_seed(0)
-    states = torch.randn(2, 2, 4, generator=generator)
-    weights, bias = torch.randn(5, 4, generator=generator), torch.randn(5, generator=generator)
+    head, weights, bias = random_head(5, 4)
+    states = torch.randn(2, 2, 4, generator=torch.Generator().manual_seed(1))
     targets = torch.tensor([[1, 2], [-1, 3]])
     disliked = torch.tensor([[0, 4], [-1, -1]])
-    loss = disliked_contrastive_loss(states, targets, weights, bias, disliked, targets >= 0)
+    loss = disliked_contrastive_loss(head, states, targets, disliked)
     scores = lambda b, w, items: states[b, w] @ weights[items].T + bias[items]  # noqa: E731
     expected = torch.stack([
         torch.logsumexp(scores(0, 0, [1, 0, 4]), 0) - scores(0, 0, [1])[0],

@@ -92,12 +92,12 @@ def test_weights_start_small_and_items_enter_scaled_by_sqrt_dim():
                               activation=torch.nn.ReLU).requires_grad_(False)
     # Normal(0, 0.02) whatever the catalogue size (Xavier normal would give the items 0.006
     # here and the linear layers 0.08 to 0.18), zero biases, padding zero.
-    assert abs(float(network.items.weight[1:].std()) - 0.02) < 0.001
+    assert abs(float(network.head.items.weight[1:].std()) - 0.02) < 0.001
     assert abs(float(network.encoder.positions.weight.std()) - 0.02) < 0.002
     for module in network.encoder.modules():
         if isinstance(module, torch.nn.Linear):
             assert abs(float(module.weight.std()) - 0.02) < 0.003
             assert not module.bias.any()
-    assert not network.items.weight[0].any()
+    assert not network.head.items.weight[0].any()
     tokens = torch.tensor([[0, 3, 49_999]])
-    torch.testing.assert_close(network.embed(tokens), network.items.weight[tokens] * 8.0)
+    torch.testing.assert_close(network.head.embed(tokens), network.head.items.weight[tokens] * 8.0)

@@ -48,7 +48,7 @@ def test_every_term_trains(rated, fast):
 
 def test_pickle_unseen_users_and_early_stopping(rated, fast):
     model = PNFRec(patience=1, **{**fast, "max_epochs": 3}).fit(rated[0], X_valid=rated[1])
-    assert len(model.validation_scores_) == model.n_iter_
+    assert len(model.validation_scores_) == model.n_iter_ + 1
     restored = pickle.loads(pickle.dumps(model))
     new_user = [[(5, 4.5), (6, 2.0)]]
     np.testing.assert_array_equal(restored.recommend(new_user), model.recommend(new_user))

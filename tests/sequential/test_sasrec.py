@@ -133,8 +133,8 @@ def test_pickle_round_trip_predicts_the_same(fitted, histories):
 def test_recommendations_rank_the_states_scores_with_the_item_bias(fitted, histories):
     network = fitted.network_
     with torch.no_grad():
-        scores = (fitted.transform(histories[1]) @ network.item_weights().numpy().T
-                  + network.item_bias.numpy())
+        scores = (fitted.transform(histories[1]) @ network.head.weights().numpy().T
+                  + network.head.bias.numpy())
     expected = top_k(scores, 5, exclude=seen_items(histories[1], N_ITEMS))
     recommended = fitted.recommend(histories[1], k=5)
     # Compared by score: a near tie may order differently in another summation order.
@@ -150,8 +150,9 @@ def test_gbce_scores_targets_and_negatives_with_the_item_bias(fitted):
     states = torch.randn(2, 3, fitted.embedding_dim, generator=torch.Generator().manual_seed(0))
     targets = torch.tensor([[5, -1, 7], [1, 2, 3]])
     with torch.no_grad():
-        loss, _, _ = model._item_loss(network, states, targets, np.random.default_rng(0), "gbce")
-        weights, bias = network.item_weights(), network.item_bias
+        loss, _, _ = model._next_item_loss(network, states, targets, np.random.default_rng(0),
+                                           "gbce")
+        weights, bias = network.head.weights(), network.head.bias
         # The same draws: one row of 4 uniform negatives per history.
         negatives = np.random.default_rng(0).integers(0, N_ITEMS, size=(2, 4))
         beta = gbce_beta(4, N_ITEMS, fitted.gbce_t)
@@ -173,7 +174,7 @@ def test_item_bias_starts_from_the_training_frequencies(histories, fast):
     counts = np.bincount(model._trained_items(model._training_arrays(histories[0])),
                          minlength=N_ITEMS)
     expected = np.log1p(counts) - np.log1p(counts).mean()
-    np.testing.assert_allclose(model.network_.item_bias.detach().numpy(), expected, atol=1e-6)
+    np.testing.assert_allclose(model.network_.head.bias.detach().numpy(), expected, atol=1e-6)
 
 
 def test_unseen_users_get_recommendations_without_their_items(fitted):
@@ -245,9 +246,11 @@ def test_score_with_next_items_matches_hiding_the_last(fitted, histories):
 def test_early_stopping_on_validation_histories(histories, fast):
     train, test = histories
     model = SASRec(patience=1, **{**fast, "max_epochs": 30}).fit(train, X_valid=test)
-    assert len(model.validation_scores_) == model.n_iter_
+    # One evaluation before training, then one per epoch.
+    assert len(model.validation_scores_) == model.n_iter_ + 1
     assert model.best_validation_score_ == max(model.validation_scores_)
-    assert model.n_iter_ < 30
+    assert model.best_epoch_ == int(np.argmax(model.validation_scores_)) > 0
+    assert model.n_iter_ == model.best_epoch_ + 1 < 30
     # The best epoch's weights are kept.
     assert model.score(test) == pytest.approx(model.best_validation_score_)
 
@@ -284,7 +287,7 @@ def test_verbose(histories, capsys, fast):
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     SASRec(verbose=1, **{**fast, "max_epochs": 2}).fit(histories[0], X_valid=histories[1])
-    assert "ndcg@10" in capsys.readouterr().err
+    assert "valid NDCG@10" in capsys.readouterr().err
 
 
 def test_grid_search_with_the_next_item_scorer(histories, fast):

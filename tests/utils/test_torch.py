@@ -1,10 +1,13 @@
 import builtins
+import pickle
 import subprocess
 import sys
 
 import pytest
+from sklearn.base import BaseEstimator
 
 from recfactor.utils import import_torch, resolve_device
+from recfactor.utils._torch import TorchEstimatorMixin
 
 
 def test_import_torch_missing_gives_install_hint(monkeypatch):
@@ -43,3 +46,109 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+# --- the training core -----------------------------------------------------------------
+
+class _TorchEstimator(TorchEstimatorMixin, BaseEstimator):
+    """The smallest torch estimator: what the mixin gives, nothing else."""
+
+
+def _scripted_run(scores, *, max_epochs, eval_every=1, patience=None, losses=None):
+    """``train_epochs`` on a one-weight module whose weight is the epoch number, with the
+    validation scores read from ``scores`` (the first before training)."""
+    torch = pytest.importorskip("torch")
+    from recfactor.utils._torch import train_epochs
+
+    module = torch.nn.Linear(1, 1, bias=False).requires_grad_(False)
+    module.weight.fill_(0.0)
+    scripted = iter(scores or [])
+    epoch_losses = iter(losses if losses is not None else [1.0] * max_epochs)
+
+    def run_epoch():
+        assert module.training
+        module.weight.add_(1.0)
+        return next(epoch_losses)
+
+    history = train_epochs(module, run_epoch, max_epochs=max_epochs,
+                           validate=(lambda: next(scripted)) if scores is not None else None,
+                           eval_every=eval_every, patience=patience)
+    return history, module.weight.item()
+
+
+def test_train_epochs_stops_after_patience_evaluations_and_keeps_the_best():
+    history, weight = _scripted_run([0.1, 0.3, 0.5, 0.4, 0.45, 0.2, 0.9], max_epochs=10,
+                                    patience=3)
+    # Best after epoch 2; epochs 3, 4 and 5 do not improve on it: the loop stops after 5.
+    assert history.validation_scores == [0.1, 0.3, 0.5, 0.4, 0.45, 0.2]
+    assert len(history.losses) == 5
+    assert history.best_epoch == 2 and history.best_score == 0.5
+    assert weight == 2.0  # the parameters after epoch 2, restored
+
+
+def test_train_epochs_evaluates_every_eval_every_epochs_from_epoch_zero():
+    history, weight = _scripted_run([0.5, 0.1, 0.2, 0.3], max_epochs=7, eval_every=2,
+                                    patience=2)
+    # Evaluations at epochs 0, 2, 4: two without gain after epoch 0 stop after epoch 4.
+    assert history.validation_scores == [0.5, 0.1, 0.2]
+    assert len(history.losses) == 4
+    assert history.best_epoch == 0 and weight == 0.0  # nothing beat the start
+
+
+def test_train_epochs_without_patience_runs_every_epoch():
+    history, weight = _scripted_run([0.5] + [0.1] * 6, max_epochs=6)
+    assert len(history.losses) == 6 and len(history.validation_scores) == 7
+    assert history.best_epoch == 0 and weight == 0.0
+
+
+def test_train_epochs_without_validation_keeps_the_last_epoch():
+    history, weight = _scripted_run(None, max_epochs=4, losses=[4.0, 3.0, 2.0, 1.0])
+    assert history.losses == [4.0, 3.0, 2.0, 1.0]
+    assert history.validation_scores is None and history.best_score is None
+    assert history.best_epoch == 4 and weight == 4.0
+
+
+def test_train_epochs_rejects_a_non_finite_loss():
+    with pytest.raises(ValueError, match="loss became nan at epoch 2; lower learning_rate"):
+        _scripted_run(None, max_epochs=4, losses=[1.0, float("nan"), 1.0, 1.0])
+
+
+def test_seeded_fit_is_deterministic_and_restores_the_callers_generator():
+    torch = pytest.importorskip("torch")
+    from recfactor.utils._torch import seeded_fit
+
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    draws = []
+    for _ in range(2):
+        with seeded_fit(7, torch.device("cpu")) as (rng, seed):
+            draws.append((torch.rand(2), rng.randint(100), seed))
+    torch.testing.assert_close(draws[0][0], draws[1][0])
+    assert draws[0][1:] == draws[1][1:]
+    torch.testing.assert_close(torch.rand(3), expected_next)
+
+
+def test_module_on_cpu_returns_a_cpu_module_as_is():
+    torch = pytest.importorskip("torch")
+    from recfactor.utils._torch import module_on_cpu
+
+    module = torch.nn.Linear(2, 2)
+    assert module_on_cpu(module) is module
+
+
+def test_torch_estimators_pickle_their_modules_and_fitted_history():
+    torch = pytest.importorskip("torch")
+    from recfactor.utils._torch import TrainingHistory
+
+    estimator = _TorchEstimator()
+    estimator.module_ = torch.nn.Linear(2, 2)
+    history = TrainingHistory(validated=True)
+    history.losses, history.validation_scores = [1.0], [0.1, 0.2]
+    history.best_score, history.best_epoch = 0.2, 1
+    estimator._record_training(history)
+    restored = pickle.loads(pickle.dumps(estimator))
+    torch.testing.assert_close(restored.module_.weight, estimator.module_.weight)
+    assert (restored.n_iter_, restored.loss_curve_, restored.validation_scores_,
+            restored.best_validation_score_, restored.best_epoch_) == (1, [1.0], [0.1, 0.2],
+                                                                       0.2, 1)

@@ -100,7 +100,14 @@ def test_pickle_round_trip_gives_identical_predictions(fitted, split):
 
 
 def test_transform_has_euclidean_and_hyperbolic_embeddings(fitted, split):
-    assert fitted.transform(split[2][:3]).shape == (3, 2 * (16 + 8))
+    triples = split[2][:3]
+    euclidean = fitted.base_.module_.entity_embeddings.weight.detach().numpy()
+    hyperbolic = fitted.module_.entity_embeddings.weight.detach().numpy()
+    assert hyperbolic.shape[1] == 8 and euclidean.shape[1] == 16
+    entity = np.hstack([euclidean, hyperbolic])  # the base's, then the spatial coordinates
+    np.testing.assert_array_equal(
+        fitted.transform(triples), np.hstack([entity[triples[:, 0]], entity[triples[:, 2]]])
+    )
 
 
 def test_early_stopping_on_validation(base, split, capsys):

@@ -46,6 +46,28 @@ def histories():
     return sequences[:240], sequences[240:]
 
 
+@pytest.fixture(scope="session")
+def rated(histories):
+    """The Markov histories with a 1 (disliked) on 20 % of the interactions, 5 elsewhere."""
+    rng = np.random.default_rng(0)
+    train, test = histories
+    return tuple([np.column_stack([s, np.where(rng.random(s.size) < 0.2, 1, 5)]) for s in part]
+                 for part in (train, test))
+
+
+def _softmax_cross_entropy(network, states, targets):
+    """Mean of ``logsumexp(s W^T + b) - (s W_t + b_t)`` over the rows of ``states``."""
+    weights = network.head.items.weight[1:network.head.n_items + 1]
+    logits = states @ weights.T + network.head.bias
+    return (torch.logsumexp(logits, 1) - logits[torch.arange(len(targets)), targets]).mean()
+
+
+@pytest.fixture(scope="session")
+def softmax_cross_entropy():
+    """The reference full-softmax loss of a network's states, written out."""
+    return _softmax_cross_entropy
+
+
 class MostPopular:
     """Next-item baseline: the items most frequent in training, seen ones excluded."""
 

@@ -1,12 +1,16 @@
-"""scikit-learn's API checks that apply to estimators whose samples are histories.
+"""scikit-learn's estimator checks, for estimators whose samples are histories.
 
 The sequential models declare ``two_d_array=False`` (a sample is a variable-length history,
-not a row of numbers), so ``parametrize_with_checks`` runs no check on them; the checks that
-need no 2-D data are run here.
+not a row of numbers), so ``parametrize_with_checks`` runs no check on them. Here, in one
+place: scikit-learn's checks that need no data (``CHECKS``), and the checks of its suite
+that do need data, rewritten for histories (``HISTORY_CHECKS``).
 """
+
+import copy
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import (
     check_do_not_raise_errors_in_init_or_set_params,
     check_estimator_cloneable,
@@ -34,6 +38,58 @@ CHECKS = [
 @pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__)
 def test_scikit_learn_api(Estimator, check):
     check(Estimator.__name__, Estimator())
+
+
+def check_fit_returns_self(model, X):
+    assert model.fit(X) is model
+
+
+def check_fit_idempotent(model, X):
+    """Fitting twice with the same ``random_state`` gives the same model."""
+    first = model.fit(X).transform(X)
+    np.testing.assert_array_equal(model.fit(X).transform(X), first)
+
+
+def check_fit_check_is_fitted(model, X):
+    """Every method needing a fit raises NotFittedError before it."""
+    for method in ("transform", "recommend", "predict", "score"):
+        with pytest.raises(NotFittedError):
+            getattr(model, method)(X)
+
+
+def check_readonly_input(model, X):
+    """Read-only histories fit and predict as writable ones do."""
+    readonly = [np.array(x) for x in X]
+    for x in readonly:
+        x.setflags(write=False)
+    expected = copy.deepcopy(model).fit(X).recommend(X)
+    np.testing.assert_array_equal(model.fit(readonly).recommend(readonly), expected)
+
+
+def check_methods_do_not_mutate_X(model, X):
+    """Neither fit nor a prediction changes the histories given."""
+    original = copy.deepcopy(X)
+    model.fit(X, X_valid=X)
+    for method in ("transform", "recommend", "predict", "score"):
+        getattr(model, method)(X)
+    for given, before in zip(X, original):
+        np.testing.assert_array_equal(given, before)
+
+
+HISTORY_CHECKS = [
+    check_fit_returns_self,
+    check_fit_idempotent,
+    check_fit_check_is_fitted,
+    check_readonly_input,
+    check_methods_do_not_mutate_X,
+]
+
+
+@pytest.mark.parametrize("Estimator", [SASRec, BERT4Rec, PNFRec])
+@pytest.mark.parametrize("check", HISTORY_CHECKS, ids=lambda check: check.__name__)
+def test_scikit_learn_checks_on_histories(Estimator, check, histories, rated, fast):
+    X = rated[0][:60] if Estimator is PNFRec else histories[0][:60]
+    check(Estimator(**{**fast, "max_epochs": 1}), X)
 
 
 @pytest.mark.parametrize("Estimator", [SASRec, BERT4Rec, PNFRec])

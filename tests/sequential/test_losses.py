@@ -9,6 +9,7 @@ from recfactor.sequential._losses import (
     full_softmax_loss,
     gbce_beta,
     gbce_loss,
+    next_item_loss,
     same_target_pairs,
     sampled_softmax_loss,
 )
@@ -130,3 +131,28 @@ def test_disliked_contrastive_loss():
         torch.zeros(()),  # no disliked item: nothing to contrast with
     ]).mean()
     torch.testing.assert_close(loss, expected)
+
+
+@pytest.mark.parametrize("loss", ["ce", "sampled_ce", "bce", "gbce"])
+def test_next_item_loss_judges_the_positions_with_a_target(loss):
+    """The dispatch: which positions, which negatives (uniform, from the given generator)."""
+    head, weights, bias = random_head(30, 4)
+    states = torch.randn(2, 3, 4, generator=torch.Generator().manual_seed(1))
+    targets = torch.tensor([[4, -1, 7], [-1, 2, 29]])
+    value, picked, goal = next_item_loss(head, states, targets, loss,
+                                         rng=np.random.default_rng(5), n_negatives=6,
+                                         gbce_t=0.5)
+    has_target = targets >= 0
+    torch.testing.assert_close(picked, states[has_target])
+    torch.testing.assert_close(goal, torch.tensor([4, 7, 2, 29]))
+    rng = np.random.default_rng(5)
+    if loss == "ce":
+        expected = full_softmax_loss(head, picked, goal)
+    elif loss == "sampled_ce":
+        negatives = torch.from_numpy(rng.integers(0, 30, size=6))
+        expected = sampled_softmax_loss(head, picked, goal, negatives)
+    else:
+        negatives = torch.from_numpy(rng.integers(0, 30, size=(2, 6)))
+        beta = 1.0 if loss == "bce" else gbce_beta(6, 30, 0.5)
+        expected = gbce_loss(head, states, targets, negatives, beta)
+    torch.testing.assert_close(value, expected)

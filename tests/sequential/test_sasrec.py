@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 
 from recfactor.metrics import make_ranking_scorer, top_k
 from recfactor.sequential import SASRec
-from recfactor.sequential._batching import seen_items
+from recfactor.sequential._batching import chunks_by_length, seen_items
 
 N_ITEMS = 40  # the catalogue of the histories fixture
 
@@ -37,12 +37,32 @@ def test_learns_the_planted_transitions(fitted, histories, popularity_score):
     [("ce", "auto", "learned"), ("sampled_ce", "auto", "learned"), ("gbce", 4, "learned"),
      ("bce", "auto", "learned"), ("ce", "auto", "kernel"), ("ce", "auto", "none")],
 )
-def test_every_loss_and_positional_option_trains(histories, loss, n_negatives, positional,
-                                                 fast):
+def test_every_loss_and_positional_option_learns_the_planted_transitions(
+        histories, loss, n_negatives, positional, popularity_score, fast):
     model = SASRec(loss=loss, n_negatives=n_negatives, positional=positional,
                    **fast).fit(histories[0])
     assert model.n_iter_ == fast["max_epochs"]
-    assert model.loss_curve_[-1] < 0.9 * model.loss_curve_[0]
+    # Popularity 0.133; these reach 0.21 (gBCE, 4 negatives) to 0.49 (ce).
+    assert model.score(histories[1]) > popularity_score + 0.05
+
+
+def test_a_batch_loss_is_the_softmax_of_each_next_item(
+        fitted, histories, softmax_cross_entropy):
+    """Fixed batch: every position predicts the item after it, from the items up to it."""
+    rows = histories[0][:6]
+    arrays = fitted._training_arrays(rows)
+    network = fitted.network_.eval()
+    with torch.no_grad():
+        loss, _, _ = fitted._batch_loss(network, arrays, np.random.default_rng(0),
+                                        torch.device("cpu"))
+        # Reference: each history alone, unpadded, all its positions.
+        states, targets = [], []
+        for history in rows:
+            history = history[-(fitted.max_length + 1):]
+            states.append(network(torch.from_numpy(history[:-1] + 1)[None])[0])
+            targets.append(torch.from_numpy(history[1:]))
+        expected = softmax_cross_entropy(network, torch.cat(states), torch.cat(targets))
+    torch.testing.assert_close(loss, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_gbce_trains_to_beat_popularity(histories, popularity_score, fast):
@@ -77,10 +97,37 @@ def test_bidirectional_attention_is_a_valid_configuration(histories, popularity_
     assert not torch.allclose(states[0, 0], states[1, 0])  # the first position sees the last
 
 
-def test_barlow_twins_term_trains(histories, popularity_score, fast):
+def test_barlow_twins_term_keeps_the_planted_transitions(histories, popularity_score, fast):
     model = SASRec(barlow_twins_weight=0.1, **fast).fit(histories[0])
-    assert model.loss_curve_[-1] < model.loss_curve_[0]
     assert model.score(histories[1]) > popularity_score
+
+
+def test_barlow_twins_adds_its_term_of_same_target_states(fitted, histories):
+    from recfactor.sequential._losses import barlow_twins_loss
+
+    arrays = fitted._training_arrays(histories[0][:32])
+    rows = np.arange(32)
+    network = fitted.network_.eval()
+    plain = fitted._backward_batch(network, arrays, rows, arrays["lengths"],
+                                   np.random.default_rng(0), torch.device("cpu"))
+    model = copy.deepcopy(fitted).set_params(barlow_twins_weight=0.5, barlow_twins_lambda=0.1)
+    total = model._backward_batch(network, arrays, rows, arrays["lengths"],
+                                  np.random.default_rng(0), torch.device("cpu"))
+    # With the term the batch is one chunk, of the rows in chunks_by_length's order: the
+    # pairs depend on the order of the positions.
+    (chunk,) = chunks_by_length(rows, arrays["lengths"], 1)
+    with torch.no_grad():
+        _, states, targets = fitted._batch_loss(
+            network, {name: a[chunk] for name, a in arrays.items()}, np.random.default_rng(0),
+            torch.device("cpu"))
+        # Reference pairs: positions grouped by target, 1st with 2nd, 3rd with 4th...
+        first, second = [], []
+        for target in np.unique(targets.numpy()):
+            where = np.flatnonzero(targets.numpy() == target)
+            first += list(where[0:-1:2]) if where.size % 2 else list(where[0::2])
+            second += list(where[1::2])
+        term = barlow_twins_loss(states[first], states[second], 0.1)
+    assert total == pytest.approx(plain + 0.5 * float(term), rel=1e-5)
 
 
 def test_same_seed_same_model_and_global_rng_untouched(histories, fast):

@@ -6,6 +6,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .metrics import make_ranking_scorer, top_k
 from .utils import check_interactions
+from .utils._blocks import row_blocks
 from .utils._validation import _check_item_targets, _check_k
 
 __all__ = ["ItemColdStartMixin", "UserRecommenderMixin"]
@@ -162,8 +163,8 @@ class ItemColdStartMixin:
         """
         k = _check_k(k)
         X = self._validate_items(X, reset=False)
-        return np.vstack([top_k(self._scores(X[start:start + _BLOCK]), k)
-                          for start in range(0, X.shape[0], _BLOCK)])
+        return np.vstack([top_k(self._scores(X[rows]), k)
+                          for rows in row_blocks(X.shape[0], _BLOCK)])
 
     def score(self, X, y):
         """NDCG@10 of cold items, ranked for each user.

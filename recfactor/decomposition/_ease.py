@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval
 from ..base import UserRecommenderMixin
 from ..metrics import top_k
 from ..utils import check_interactions
+from ..utils._blocks import row_blocks
 from ..utils._validation import _check_k
 
 __all__ = ["EASE"]
@@ -150,11 +151,9 @@ class EASE(UserRecommenderMixin, BaseEstimator):
         k = _check_k(k)
         X = self._validated_rows(X)
         items = np.empty((X.shape[0], k), dtype=np.int64)
-        for start in range(0, X.shape[0], _BLOCK):
-            rows = X[start : start + _BLOCK]
-            items[start : start + _BLOCK] = top_k(
-                rows @ self.weights_, k, exclude=rows if exclude_seen else None
-            )
+        for block in row_blocks(X.shape[0], _BLOCK):
+            rows = X[block]
+            items[block] = top_k(rows @ self.weights_, k, exclude=rows if exclude_seen else None)
         return items
 
     def _factors(self, X):
@@ -173,9 +172,8 @@ def _gram(X):
     columns = X.tocsc().astype(np.float64, copy=False)
     transposed = columns.T.tocsr()
     gram = np.empty((n_items, n_items))
-    for start in range(0, n_items, _BLOCK):
-        stop = min(start + _BLOCK, n_items)
-        gram[:, start:stop] = (transposed @ columns[:, start:stop]).toarray()
+    for block in row_blocks(n_items, _BLOCK):
+        gram[:, block] = (transposed @ columns[:, block]).toarray()
     return gram
 
 
@@ -197,8 +195,8 @@ def _invert_spd_in_place(matrix):
         return False
     # potri filled the upper triangle of the Fortran view: the lower triangle of `matrix`.
     n = matrix.shape[0]
-    for start in range(0, n, _BLOCK):
-        stop = min(start + _BLOCK, n)
+    for rows in row_blocks(n, _BLOCK):
+        start, stop = rows.start, rows.stop
         matrix[start:stop, stop:] = matrix[stop:, start:stop].T
         block = matrix[start:stop, start:stop]
         upper = np.triu_indices(stop - start, 1)

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..metrics import mrr
 from ..preprocessing import decode_ids, encode_ids
 from ..utils import check_triples, import_torch, resolve_device
+from ..utils._blocks import rows_per_block
 from ..utils._torch import EPOCH_CONSTRAINTS, TorchEstimatorMixin, seeded_fit
 from ..utils._validation import _check_k
 
@@ -194,9 +195,8 @@ class _KnowledgeGraphModel(TorchEstimatorMixin, TransformerMixin, BaseEstimator)
     # -- inference ------------------------------------------------------------------------
 
     def _block_size(self):
-        from ._training import block_size
-
-        return block_size(self._n_entities, self._floats_per_query())
+        """Queries per inference block: their scores and their own floats within budget."""
+        return rows_per_block(self._n_entities + self._floats_per_query())
 
     def _ready_scorer(self):
         """The scorer on the device asked for, and that device."""

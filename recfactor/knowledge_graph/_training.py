@@ -11,10 +11,8 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
+from ..utils._blocks import row_blocks
 from ..utils._torch import train_epochs
-
-# Largest number of floats a block of inference queries may hold (128 MiB of float32).
-_BLOCK_FLOATS = 2**25
 
 
 def reciprocal_queries(triples, n_relations):
@@ -126,20 +124,14 @@ def filtered_rank_block(scores, true_ids, filter_rows):
     return 1.0 + better.double() + tied.double() / 2.0
 
 
-def block_size(n_entities, floats_per_query):
-    """Queries per inference block, so that a block holds at most ``_BLOCK_FLOATS`` floats."""
-    return max(1, _BLOCK_FLOATS // (n_entities + floats_per_query))
-
-
 def query_logits(scorer, entities, relations, *, block, device):
     """Yield ``(start, logits)`` for consecutive blocks of queries, in evaluation mode."""
     scorer.eval()
     with torch.no_grad():
-        for start in range(0, len(entities), block):
-            stop = start + block
-            yield start, scorer(
-                torch.as_tensor(entities[start:stop], device=device),
-                torch.as_tensor(relations[start:stop], device=device),
+        for rows in row_blocks(len(entities), block):
+            yield rows.start, scorer(
+                torch.as_tensor(entities[rows], device=device),
+                torch.as_tensor(relations[rows], device=device),
             )
 
 

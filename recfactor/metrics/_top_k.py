@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.utils.validation import check_array
 from threadpoolctl import threadpool_limits
 
+from ..utils._blocks import row_blocks
 from ..utils._numba import row_threads
 from ..utils._validation import _check_k
 from ._top_k_kernels import _top_k_rows
@@ -129,8 +130,8 @@ def top_k(
     with row_threads(n_jobs) as run:
         # With n_jobs=None, BLAS keeps whatever limit the caller has set.
         with threadpool_limits(None if n_jobs is None else run.n_threads, user_api="blas"):
-            for start in range(0, n_rows, block_size):
-                stop = min(start + block_size, n_rows)
+            for rows in row_blocks(n_rows, block_size):
+                start, stop = rows.start, rows.stop
                 if item_factors is None:
                     block = scores[start:stop]
                 elif user_factors.shape[1] == 1:

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..metrics import make_ranking_scorer, ndcg_at_k, top_k
 from ..utils import import_torch, resolve_device
+from ..utils._blocks import row_blocks
 from ..utils._torch import EPOCH_CONSTRAINTS, TorchEstimatorMixin, seeded_fit, train_epochs
 from ..utils._validation import _check_k, _check_next_items
 from ._batching import chunks_by_length, seen_items
@@ -163,8 +164,8 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
         def run_epoch():
             order = rng.permutation(n_rows)
             total = 0.0
-            for start in range(0, n_rows, self.batch_size):
-                rows = order[start:start + self.batch_size]
+            for batch in row_blocks(n_rows, self.batch_size):
+                rows = order[batch]
                 optimizer.zero_grad(set_to_none=True)
                 total += self._backward_batch(network, arrays, rows, lengths, rng,
                                               device) * rows.size
@@ -242,12 +243,12 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
         tokens = self._inference_tokens(histories)
         states = np.empty((tokens.shape[0], self.embedding_dim), dtype=np.float32)
         with torch.inference_mode():
-            for start in range(0, tokens.shape[0], _INFERENCE_BLOCK):
-                block = tokens[start:start + _INFERENCE_BLOCK]
+            for rows in row_blocks(tokens.shape[0], _INFERENCE_BLOCK):
+                block = tokens[rows]
                 # Columns of padding in every row change nothing: leave them out.
                 width = max(int((block != 0).sum(axis=1).max()), 1)
                 block = torch.from_numpy(np.ascontiguousarray(block[:, -width:])).to(device)
-                states[start:start + block.shape[0]] = network.user_states(block).cpu().numpy()
+                states[rows] = network.user_states(block).cpu().numpy()
         return states
 
     def _recommend(self, histories, k, exclude_seen):

@@ -45,11 +45,12 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
     loss : {"ce", "sampled_ce", "gbce", "bce"}, default="ce"
         ``"ce"``: softmax over every item, computed at non-padding positions only.
         ``"sampled_ce"``: softmax over the target and ``n_negatives`` items drawn uniformly
-        for the whole batch. ``"gbce"``: ``-log(sigmoid(s+)^beta) - sum log(1 -
-        sigmoid(s-))`` over ``n_negatives`` uniform negatives, with ``beta = alpha (t (1 -
-        1/alpha) + 1/alpha)`` and ``alpha = n_negatives / (n_items - 1)``. ``"bce"``: the
-        same with ``beta = 1``. The negatives of ``"gbce"`` and ``"bce"`` are drawn for each
-        history and shared by its positions.
+        for the whole batch. ``"gbce"``: :math:`-\\beta \\log \\sigma(s^+) - \\sum_{s^-}
+        \\log(1 - \\sigma(s^-))` over ``n_negatives`` uniform negatives, with
+        :math:`\\beta = \\alpha (t (1 - 1/\\alpha) + 1/\\alpha)` and :math:`\\alpha =`
+        ``n_negatives / (n_items - 1)``. ``"bce"``: the same with :math:`\\beta = 1`.
+        The negatives of ``"gbce"`` and ``"bce"`` are drawn for each history and shared by
+        its positions.
     n_negatives : int or "auto", default="auto"
         Negatives per position (``"bce"``, ``"gbce"``) or per batch (``"sampled_ce"``);
         ``"auto"`` is 1, 128 and 256 respectively (at most ``n_items - 1``). Unused by

@@ -85,8 +85,8 @@ results = {"Popularity": {"NDCG@10": ndcg(popular, test), "HR@10": hit_rate(popu
 # most recent movies of each history, dropout 0.3 (the data are small), full-softmax
 # cross-entropy over every movie (SASRec+), 8 epochs. SASRec takes a learning rate of 4e-3;
 # at that rate BERT4Rec's validation score fell after the first epochs, so it keeps the
-# usual 1e-3. ``X_valid`` scores validation NDCG@10 after each epoch and the weights of the
-# best epoch are kept.
+# usual 1e-3. ``X_valid`` scores validation NDCG@10 before training and after each epoch,
+# and the weights of the best evaluation are kept (``best_epoch_``).
 common = dict(embedding_dim=64, n_blocks=2, n_heads=1, max_length=50, dropout=0.3,
               batch_size=128, max_epochs=8, patience=None, n_items=len(items), device="cpu",
               random_state=0)
@@ -109,8 +109,8 @@ print(pd.DataFrame(results).T.to_string(float_format="{:.4f}".format))
 popular_validation = ndcg(popular, validation)
 fig, (loss_ax, score_ax) = plt.subplots(1, 2, figsize=(10, 4))
 for name, model in models.items():
-    epochs = np.arange(1, model.n_iter_ + 1)
-    loss_ax.plot(epochs, model.loss_curve_, marker="o", label=name)
+    epochs = np.arange(model.n_iter_ + 1)  # validation starts before the first epoch
+    loss_ax.plot(epochs[1:], model.loss_curve_, marker="o", label=name)
     score_ax.plot(epochs, model.validation_scores_, marker="o", label=name)
 score_ax.axhline(popular_validation, color="gray", linestyle="--", label="Popularity")
 loss_ax.set(xlabel="epoch", ylabel="training loss", title="Training loss")

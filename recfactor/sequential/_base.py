@@ -22,13 +22,14 @@ from ..utils._blocks import row_blocks
 from ..utils._torch import EPOCH_CONSTRAINTS, TorchEstimatorMixin, seeded_fit, train_epochs
 from ..utils._validation import _check_k, _check_next_items
 from ._batching import chunks_by_length, seen_items
+from ._losses import NEXT_ITEM_LOSSES
 
 # Chunks a training batch is computed in, by length (see _backward_batch).
 _LENGTH_CHUNKS = 4
 
 # Hyper-parameters of the estimators that offer a choice of next-item loss.
 _LOSS_CONSTRAINTS = {
-    "loss": [StrOptions({"ce", "sampled_ce", "gbce", "bce"})],
+    "loss": [StrOptions(set(NEXT_ITEM_LOSSES))],
     "n_negatives": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
     "gbce_t": [Interval(Real, 0, 1, closed="both")],
     "attention": [StrOptions({"causal", "bidirectional"})],

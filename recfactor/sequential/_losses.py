@@ -1,15 +1,14 @@
-"""Training objectives of the sequential recommenders (imports torch).
+"""Training objectives of the sequential recommenders.
 
 Every loss scores items through an :class:`~recfactor.sequential._modules.ItemHead`
 (``head``), so the score ``s @ W[i] + b[i]`` is never written here. ``states`` are encoder
 outputs and ``targets`` the item ids to predict at them, ``-1`` where a position has none.
-A new objective is a new function here; the estimators only call :func:`next_item_loss`,
-:func:`disliked_contrastive_loss` and :func:`same_target_barlow_twins`.
+A new objective is a new function here: a next-item loss also gets its entry in
+:data:`NEXT_ITEM_LOSSES`, whose names are the estimators' ``loss`` options. torch is imported
+inside the functions, so that the estimators can read those names at import.
 """
 
-import torch
-import torch.nn.functional as F
-
+from ..utils import import_torch
 from ._batching import sample_negatives
 
 # Negatives drawn with n_negatives="auto": per history (bce, gbce) or per batch (sampled_ce).
@@ -29,13 +28,8 @@ def resolve_n_negatives(n_negatives, loss, n_items):
 
 
 def next_item_loss(head, states, targets, loss, *, rng, n_negatives="auto", gbce_t=0.75):
-    """Next-item loss of the states (batch, positions, dim) at their targets.
-
-    ``"bce"`` and ``"gbce"`` contrast every position with ``k`` uniformly drawn items,
-    drawn once per history and shared by its positions (the same marginal distribution
-    as per-position draws, at the memory of one (batch, k) draw); ``"sampled_ce"`` draws
-    one set of negatives for the whole batch; ``"ce"`` scores every item. A draw of a
-    position's own target is left out of its loss.
+    """Next-item loss ``loss`` (a name of :data:`NEXT_ITEM_LOSSES`) of the states
+    (batch, positions, dim) at their targets.
 
     Returns
     -------
@@ -46,18 +40,38 @@ def next_item_loss(head, states, targets, loss, *, rng, n_negatives="auto", gbce
     """
     has_target = targets >= 0
     picked, goal = states[has_target], targets[has_target]
-    if loss == "ce":
-        return full_softmax_loss(head, picked, goal), picked, goal
-    n_negatives = resolve_n_negatives(n_negatives, loss, head.n_items)
-    if loss == "sampled_ce":
-        negatives = torch.from_numpy(sample_negatives(rng, head.n_items, n_negatives))
-        value = sampled_softmax_loss(head, picked, goal, negatives.to(states.device))
-        return value, picked, goal
-    negatives = torch.from_numpy(
-        sample_negatives(rng, head.n_items, (states.shape[0], n_negatives))
-    ).to(states.device)
-    beta = 1.0 if loss == "bce" else gbce_beta(n_negatives, head.n_items, gbce_t)
-    return gbce_loss(head, states, targets, negatives, beta), picked, goal
+    value = NEXT_ITEM_LOSSES[loss](head, states, targets, picked, goal, rng=rng,
+                                   n_negatives=n_negatives, gbce_t=gbce_t)
+    return value, picked, goal
+
+
+def _full_softmax(head, states, targets, picked, goal, **_):
+    return full_softmax_loss(head, picked, goal)
+
+
+def _sampled_softmax(head, states, targets, picked, goal, *, rng, n_negatives, **_):
+    # One set of negatives for the whole batch.
+    n_negatives = resolve_n_negatives(n_negatives, "sampled_ce", head.n_items)
+    negatives = import_torch().from_numpy(sample_negatives(rng, head.n_items, n_negatives))
+    return sampled_softmax_loss(head, picked, goal, negatives.to(states.device))
+
+
+def _binary(loss):
+    """BCE (``beta = 1``) or gBCE over ``k`` uniform negatives per history.
+
+    Drawn once per history and shared by its positions: the same marginal distribution as
+    per-position draws, at the memory of one (batch, k) draw.
+    """
+
+    def binary(head, states, targets, picked, goal, *, rng, n_negatives, gbce_t):
+        n_negatives = resolve_n_negatives(n_negatives, loss, head.n_items)
+        negatives = import_torch().from_numpy(
+            sample_negatives(rng, head.n_items, (states.shape[0], n_negatives))
+        ).to(states.device)
+        beta = 1.0 if loss == "bce" else gbce_beta(n_negatives, head.n_items, gbce_t)
+        return gbce_loss(head, states, targets, negatives, beta)
+
+    return binary
 
 
 def gbce_beta(n_negatives, n_items, t):
@@ -73,6 +87,8 @@ def gbce_beta(n_negatives, n_items, t):
 
 def full_softmax_loss(head, states, targets):
     """Cross-entropy of the softmax over every item; states (n, dim), targets (n,)."""
+    torch = import_torch()
+    F = torch.nn.functional
     return F.cross_entropy(head.scores(states), targets)
 
 
@@ -82,6 +98,8 @@ def sampled_softmax_loss(head, states, targets, negatives):
     A negative that happens to be the target of a position is left out of that position's
     softmax, so an item never competes with itself.
     """
+    torch = import_torch()
+    F = torch.nn.functional
     positive = head.target_scores(states, targets)[:, None]
     negative = head.scores(states, negatives)
     negative = negative.masked_fill(negatives[None, :] == targets[:, None], float("-inf"))
@@ -96,6 +114,8 @@ def gbce_loss(head, states, targets, negatives, beta):
     negatives (batch, k), one row per history shared by its positions. ``beta = 1`` is the
     binary cross-entropy of the original SASRec.
     """
+    torch = import_torch()
+    F = torch.nn.functional
     has_target = targets >= 0
     positive = head.target_scores(states[has_target], targets[has_target])
     negative = head.scores(states, negatives)
@@ -123,6 +143,8 @@ def disliked_contrastive_loss(head, states, targets, disliked):
     loss : scalar tensor
         Mean over the positions with a target; a user with no disliked item adds 0.
     """
+    torch = import_torch()
+    F = torch.nn.functional
     has_target = targets >= 0
     positive = head.target_scores(states, targets.clamp(min=0))[..., None]
     negative = head.scores(states, disliked.clamp(min=0))
@@ -138,6 +160,7 @@ def same_target_pairs(targets):
     Positions are sorted by target; within a run of equal targets the 1st is paired with the
     2nd, the 3rd with the 4th, and so on (an odd one out stays unpaired).
     """
+    torch = import_torch()
     order = torch.argsort(targets, stable=True)
     ordered = targets[order]
     starts_run = torch.ones_like(ordered, dtype=torch.bool)
@@ -156,6 +179,8 @@ def barlow_twins_loss(first, second, redundancy_weight):
     (n_pairs, dim)), ``sum_k (1 - C_kk)^2 + redundancy_weight * sum_{k != l} C_kl^2``.
     Zero when there are fewer than two pairs, since no correlation is defined.
     """
+    torch = import_torch()
+    F = torch.nn.functional
     if first.shape[0] < 2:
         return first.sum() * 0.0
     first = F.batch_norm(first, None, None, training=True)
@@ -170,3 +195,15 @@ def same_target_barlow_twins(states, targets, redundancy_weight):
     """:func:`barlow_twins_loss` of the pairs of states (n, dim) that share their target."""
     first, second = same_target_pairs(targets)
     return barlow_twins_loss(states[first], states[second], redundancy_weight)
+
+
+# The next-item losses by name: every score of every item (``"ce"``), the target against
+# negatives shared by the batch (``"sampled_ce"``), or binary terms against negatives of
+# each history (``"bce"``, and ``"gbce"`` with its tempered positive). A draw of a position's
+# own target is left out of its loss.
+NEXT_ITEM_LOSSES = {
+    "ce": _full_softmax,
+    "sampled_ce": _sampled_softmax,
+    "gbce": _binary("gbce"),
+    "bce": _binary("bce"),
+}

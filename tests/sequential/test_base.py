@@ -23,6 +23,8 @@ from sklearn.utils.estimator_checks import (
 
 from recfactor.sequential import BERT4Rec, PNFRec, SASRec
 
+ESTIMATORS = [SASRec, BERT4Rec, PNFRec]
+
 CHECKS = [
     check_do_not_raise_errors_in_init_or_set_params,
     check_estimator_cloneable,
@@ -34,7 +36,7 @@ CHECKS = [
 ]
 
 
-@pytest.mark.parametrize("Estimator", [SASRec, BERT4Rec, PNFRec])
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__)
 def test_scikit_learn_api(Estimator, check):
     check(Estimator.__name__, Estimator())
@@ -85,14 +87,14 @@ HISTORY_CHECKS = [
 ]
 
 
-@pytest.mark.parametrize("Estimator", [SASRec, BERT4Rec, PNFRec])
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize("check", HISTORY_CHECKS, ids=lambda check: check.__name__)
 def test_scikit_learn_checks_on_histories(Estimator, check, histories, rated, fast):
     X = rated[0][:60] if Estimator is PNFRec else histories[0][:60]
     check(Estimator(**{**fast, "max_epochs": 1}), X)
 
 
-@pytest.mark.parametrize("Estimator", [SASRec, BERT4Rec, PNFRec])
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_tags_say_samples_are_not_rows_of_numbers(Estimator):
     tags = Estimator().__sklearn_tags__()
     assert not tags.input_tags.two_d_array

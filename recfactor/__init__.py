@@ -17,6 +17,7 @@ _SUBPACKAGES = (
     "metrics",
     "model_selection",
     "neighbors",
+    "optim",
     "pipeline",
     "preprocessing",
     "sequential",

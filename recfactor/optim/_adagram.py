@@ -201,6 +201,7 @@ class AdaGram(torch.optim.Optimizer):
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group):
+        """Add a group of parameters, its hyper-parameters checked as the defaults are."""
         super().add_param_group(param_group)
         _check_group(self.param_groups[-1])
 

@@ -7,6 +7,9 @@ from sklearn.base import BaseEstimator
 
 __all__ = ["all_estimators"]
 
+# Subpackages without estimators whose public names import torch (torch optimizers).
+_WITHOUT_ESTIMATORS = ("optim",)
+
 
 def all_estimators():
     """List every public estimator class of recfactor.
@@ -31,6 +34,8 @@ def all_estimators():
 
     found = {}
     for subpackage in recfactor._SUBPACKAGES:
+        if subpackage in _WITHOUT_ESTIMATORS:
+            continue
         module = importlib.import_module(f"recfactor.{subpackage}")
         for name in module.__all__:
             obj = getattr(module, name)

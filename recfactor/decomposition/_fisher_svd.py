@@ -25,7 +25,7 @@ _DENSE_ENTRIES = 2**16
     prefer_skip_nested_validation=True,
 )
 def kronecker_fisher(gradients, *, shrinkage=0.1, random_state=None):
-    """Kronecker factors ``C (x) B``-style of the empirical Fisher of a weight matrix.
+    """Kronecker factors ``C`` and ``B`` of the empirical Fisher of a weight matrix.
 
     The empirical Fisher of ``W`` (m x n) from per-batch gradients ``G_k`` is
     ``F = (1/K) sum_k vec(G_k) vec(G_k)^T`` (column-major ``vec``), of size mn x mn. Its best
@@ -75,13 +75,16 @@ def kronecker_fisher(gradients, *, shrinkage=0.1, random_state=None):
         raise ValueError("gradients contain NaN or infinity.")
     n_batches, m, n = G.shape
 
+    # Two batched products each, O(K m n (m + n)); never an (m n)-sized intermediate.
+    G_T = G.transpose(0, 2, 1)
+
     def rows_to_columns(v):  # vec(V), V m x m -> vec((1/K) sum G_k^T V G_k), n x n
         V = v.reshape(m, m, order="F")
-        return (np.einsum("kai,ab,kbj->ij", G, V, G) / n_batches).ravel(order="F")
+        return ((G_T @ (V @ G)).sum(axis=0) / n_batches).ravel(order="F")
 
     def columns_to_rows(u):  # vec(U), U n x n -> vec((1/K) sum G_k U G_k^T), m x m
         U = u.reshape(n, n, order="F")
-        return (np.einsum("kai,ij,kbj->ab", G, U, G) / n_batches).ravel(order="F")
+        return (((G @ U) @ G_T).sum(axis=0) / n_batches).ravel(order="F")
 
     if min(n * n, m * m) == 1 or n * n * m * m <= _DENSE_ENTRIES:
         # Small enough to build from its columns; ARPACK needs both sides above 1.

@@ -4,18 +4,10 @@ The optimizers subclass ``torch.optim.Optimizer``. They are loaded on first use,
 ``import recfactor.optim`` does not import torch.
 """
 
-import importlib
+from ..utils._lazy import lazy_attributes
 
 __all__ = ["AdaGram"]
 
 _LAZY = {"AdaGram": "._adagram"}
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, __all__)

@@ -22,7 +22,7 @@ from ..utils._blocks import row_blocks
 from ..utils._torch import EPOCH_CONSTRAINTS, TorchEstimatorMixin, seeded_fit, train_epochs
 from ..utils._validation import _check_k, _check_next_items
 from ._batching import chunks_by_length, seen_items
-from ._losses import NEXT_ITEM_LOSSES
+from ._losses import NEXT_ITEM_LOSSES, next_item_loss, same_target_barlow_twins
 
 # Chunks a training batch is computed in, by length (see _backward_batch).
 _LENGTH_CHUNKS = 4
@@ -200,8 +200,6 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
                 network, {name: a[chunk] for name, a in arrays.items()}, rng, device
             )
             if self.barlow_twins_weight > 0:
-                from ._losses import same_target_barlow_twins
-
                 loss = loss + self.barlow_twins_weight * same_target_barlow_twins(
                     states, targets, self.barlow_twins_lambda)
             share = lengths[chunk].sum() / positions
@@ -211,8 +209,6 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
 
     def _next_item_loss(self, network, states, targets, rng, loss):
         """:func:`~._losses.next_item_loss` with this estimator's negatives."""
-        from ._losses import next_item_loss
-
         return next_item_loss(network.head, states, targets, loss, rng=rng,
                               n_negatives=self.n_negatives, gbce_t=self.gbce_t)
 

@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval
 from ..utils import check_rated_histories, import_torch
 from ._base import _next_item_ndcg, _TransformerRecommender
 from ._batching import left_pad, trim_padding
+from ._losses import disliked_contrastive_loss, next_item_loss
 
 __all__ = ["PNFRec"]
 
@@ -210,8 +211,6 @@ class PNFRec(_TransformerRecommender):
         return arrays["liked_lengths"] + arrays["disliked_lengths"]
 
     def _batch_loss(self, network, batch, rng, device):
-        from ._losses import disliked_contrastive_loss, next_item_loss
-
         torch = import_torch()
 
         def tensors(*arrays, lengths):

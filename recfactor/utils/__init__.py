@@ -4,9 +4,8 @@
 helpers does not import numba.
 """
 
-import importlib
-
 from ._discovery import all_estimators
+from ._lazy import lazy_attributes
 from ._torch import import_torch, resolve_device
 from ._validation import (
     check_interactions,
@@ -29,12 +28,4 @@ __all__ = [
 
 _LAZY = {"njit": "._numba", "numba_threads": "._numba"}
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, __all__)

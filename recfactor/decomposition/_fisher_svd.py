@@ -74,7 +74,33 @@ def kronecker_fisher(gradients, *, shrinkage=0.1, random_state=None):
     if not np.isfinite(G).all():
         raise ValueError("gradients contain NaN or infinity.")
     n_batches, m, n = G.shape
+    # Every G_k is Q H_k P^T for orthonormal bases Q of their column spaces and P of their
+    # row spaces. The Fisher's top Kronecker pair is then Q C_H Q^T (x) P B_H P^T, C_H and
+    # B_H the pair of the small H_k: exact, and what makes a table of thousands of rows
+    # (an item embedding) affordable, since Q has at most K n columns.
+    rows_basis = _span_basis(G)
+    if rows_basis is not None:
+        G = rows_basis.T @ G
+    columns_basis = _span_basis(G.transpose(0, 2, 1))
+    if columns_basis is not None:
+        G = G @ columns_basis
+    C, B = _top_kronecker_pair(G, random_state)
+    return (_positive_definite(C, shrinkage, rows_basis, m),
+            _positive_definite(B, shrinkage, columns_basis, n))
 
+
+def _span_basis(G):
+    """Orthonormal basis (m x p) of the column spaces of the ``G_k``; None unless p < m."""
+    n_batches, m, n = G.shape
+    if n_batches * n >= m:
+        return None
+    basis, _ = np.linalg.qr(G.transpose(1, 0, 2).reshape(m, n_batches * n))
+    return basis
+
+
+def _top_kronecker_pair(G, random_state):
+    """``(C, B)``, unsymmetrised: the top singular pair of the rearranged Fisher of ``G``."""
+    n_batches, m, n = G.shape
     # Two batched products each, O(K m n (m + n)); never an (m n)-sized intermediate.
     G_T = G.transpose(0, 2, 1)
 
@@ -96,21 +122,27 @@ def kronecker_fisher(gradients, *, shrinkage=0.1, random_state=None):
         start = check_random_state(random_state).uniform(-1, 1, min(n * n, m * m))
         u, s, vt = svds(rearranged, k=1, v0=start)
     B_vec, C_vec = u[:, 0] * np.sqrt(s[0]), vt[0] * np.sqrt(s[0])
-    return (_positive_definite(C_vec.reshape(m, m, order="F"), shrinkage),
-            _positive_definite(B_vec.reshape(n, n, order="F"), shrinkage))
+    return C_vec.reshape(m, m, order="F"), B_vec.reshape(n, n, order="F")
 
 
-def _positive_definite(factor, shrinkage):
+def _positive_definite(factor, shrinkage, basis, size):
+    """The shrunk, floored factor of :func:`kronecker_fisher`, of shape (size, size).
+
+    ``factor`` is the factor itself, or with a ``basis`` (size x p) its p x p coordinates
+    in that basis: the factor is zero outside the basis, where shrinkage alone puts weight.
+    """
     factor = (factor + factor.T) / 2
     if np.trace(factor) < 0:
         factor = -factor
-    scale = max(np.trace(factor) / factor.shape[0], np.finfo(np.float64).tiny)
-    factor = (1 - shrinkage) * factor + shrinkage * scale * np.eye(factor.shape[0])
+    scale = max(np.trace(factor) / size, np.finfo(np.float64).tiny)
     values, vectors = np.linalg.eigh(factor)
     floor = 1e-8 * scale
-    if values.min() < floor:
-        factor = (vectors * np.maximum(values, floor)) @ vectors.T
-    return factor
+    values = np.maximum((1 - shrinkage) * values + shrinkage * scale, floor)
+    inside = (vectors * values) @ vectors.T
+    if basis is None:
+        return inside
+    outside = max(shrinkage * scale, floor)
+    return basis @ (inside - outside * np.eye(basis.shape[1])) @ basis.T + outside * np.eye(size)
 
 
 @validate_params(

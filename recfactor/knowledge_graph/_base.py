@@ -17,12 +17,18 @@ from ..metrics import mrr
 from ..preprocessing import decode_ids, encode_ids
 from ..utils import check_triples, import_torch, resolve_device
 from ..utils._blocks import rows_per_block
-from ..utils._torch import EPOCH_CONSTRAINTS, TorchEstimatorMixin, seeded_fit
+from ..utils._torch import (
+    EPOCH_CONSTRAINTS,
+    OPTIMIZER_CONSTRAINTS,
+    TorchEstimatorMixin,
+    seeded_fit,
+)
 from ..utils._validation import _check_k
 
 # Hyper-parameters of the 1-N training loop, shared by every model.
 _TRAINING_CONSTRAINTS = {
     "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+    **OPTIMIZER_CONSTRAINTS,
     "learning_rate": [Interval(Real, 0, None, closed="neither")],
     "batch_size": [Interval(Integral, 2, None, closed="left")],
     **EPOCH_CONSTRAINTS,
@@ -178,6 +184,7 @@ class _KnowledgeGraphModel(TorchEstimatorMixin, TransformerMixin, BaseEstimator)
             parameters,
             QueryAnswers(X, self._n_entities, self._n_relations),
             label_smoothing=self.label_smoothing,
+            optimizer=self.optimizer,
             learning_rate=learning_rate,
             decay_rate=decay_rate,
             batch_size=self.batch_size,

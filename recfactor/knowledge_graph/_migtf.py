@@ -53,8 +53,10 @@ class MIGTF(_KnowledgeGraphModel):
         Dropout on the batch-normalised spatial coordinates of the relation ``t``.
     label_smoothing : float in [0, 1), default=0.1
         As in :class:`TuckER`.
+    optimizer : {"adam", "adagrad", "adagram"}, default="adam"
+        As in :class:`TuckER`.
     learning_rate : float, default=0.01
-        Adam's learning rate (constant).
+        The optimizer's learning rate (constant).
     batch_size : int, default=128
         Queries per gradient step, at least 2.
     max_epochs : int, default=200
@@ -140,6 +142,7 @@ class MIGTF(_KnowledgeGraphModel):
         input_dropout=0.2,
         hidden_dropout=0.2,
         label_smoothing=0.1,
+        optimizer="adam",
         learning_rate=0.01,
         batch_size=128,
         max_epochs=200,
@@ -155,6 +158,7 @@ class MIGTF(_KnowledgeGraphModel):
         self.input_dropout = input_dropout
         self.hidden_dropout = hidden_dropout
         self.label_smoothing = label_smoothing
+        self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_epochs = max_epochs

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..utils._blocks import row_blocks
-from ..utils._torch import train_epochs
+from ..utils._torch import make_optimizer, train_epochs
 
 
 def reciprocal_queries(triples, n_relations):
@@ -240,6 +240,7 @@ def train_one_to_n(
     queries,
     *,
     label_smoothing,
+    optimizer,
     learning_rate,
     decay_rate,
     batch_size,
@@ -257,8 +258,9 @@ def train_one_to_n(
     Each epoch visits the distinct queries in a random order, ``batch_size`` at a time;
     the targets of a batch are its rows of ``queries.answers``, smoothed to
     ``(1 - label_smoothing) * y + label_smoothing / n_entities``; see
-    :func:`smoothed_one_to_n_bce`. Adam's learning rate decays by ``decay_rate`` after each
-    epoch.
+    :func:`smoothed_one_to_n_bce`. ``optimizer`` names the optimizer
+    (:func:`~recfactor.utils._torch.make_optimizer`; Adam is fused); its learning rate
+    decays by ``decay_rate`` after each epoch.
 
     With ``validate`` (a function of no argument returning the validation MRR), the
     scorer is evaluated before training and every ``eval_every`` epochs; training stops
@@ -270,8 +272,8 @@ def train_one_to_n(
     -------
     history : recfactor.utils._torch.TrainingHistory
     """
-    # One fused kernel for the whole update, not a loop of small ones over every tensor.
-    optimizer = torch.optim.Adam(parameters, lr=learning_rate, fused=True)
+    # Adam: one fused kernel for the whole update, not a loop of small ones over every tensor.
+    optimizer = make_optimizer(optimizer, parameters, learning_rate, fused=True)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=decay_rate)
 
     def run_epoch():

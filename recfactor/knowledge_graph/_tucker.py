@@ -4,9 +4,14 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from sklearn.utils.validation import check_is_fitted
 
-from ..utils import check_triples
+from ..utils import check_triples, import_torch
 from ._base import _DROPOUT, _TRAINING_CONSTRAINTS, _KnowledgeGraphModel
 
 __all__ = ["TuckER"]
@@ -78,8 +83,11 @@ class TuckER(_KnowledgeGraphModel):
         authors' code adds ``1 / n_entities`` instead: the same on large graphs, but on a
         small one (0.07 for every negative on the 14 entities of Nations) it lowers the
         filtered MRR (Nations: 0.60 instead of 0.67, see the benchmarks page).
+    optimizer : {"adam", "adagrad", "adagram"}, default="adam"
+        Adam, ``torch.optim.Adagrad``, or :class:`recfactor.optim.AdaGram` (low-rank
+        full-matrix AdaGrad).
     learning_rate : float or "auto", default="auto"
-        Adam's learning rate. "auto": 0.01, or 0.0005 on a graph of 100 relations or more.
+        The optimizer's learning rate. "auto": 0.01, or 0.0005 on a graph of 100 relations or more.
     decay_rate : float in (0, 1], default=1.0
         The learning rate is multiplied by it after each epoch (1: no decay).
     batch_size : int, default=128
@@ -208,6 +216,7 @@ class TuckER(_KnowledgeGraphModel):
         hidden_dropout1="auto",
         hidden_dropout2="auto",
         label_smoothing=0.1,
+        optimizer="adam",
         learning_rate="auto",
         decay_rate=1.0,
         batch_size=128,
@@ -224,6 +233,7 @@ class TuckER(_KnowledgeGraphModel):
         self.hidden_dropout1 = hidden_dropout1
         self.hidden_dropout2 = hidden_dropout2
         self.label_smoothing = label_smoothing
+        self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.decay_rate = decay_rate
         self.batch_size = batch_size
@@ -275,6 +285,84 @@ class TuckER(_KnowledgeGraphModel):
                 learning_rate=self.learning_rate_, decay_rate=self.decay_rate, rng=rng,
                 device=device,
             )
+        return self
+
+    def compress(self, X, keep=0.5, *, method="gfwsvd", n_batches=16, shrinkage=0.1,
+                 fine_tune_epochs=0):
+        """Replace the entity table by two low-rank factors, in place.
+
+        The table (n_entities x entity_dim_, the subjects' embeddings and the output layer
+        alike) becomes the product of two factors of rank
+        ``r = max(1, floor(keep * n_entities * entity_dim_ / (n_entities + entity_dim_)))``
+        found by :func:`~recfactor.decomposition.fisher_weighted_svd`: ``r * (n_entities +
+        entity_dim_)`` parameters instead of ``n_entities * entity_dim_``. The gradients
+        that estimate the Fisher come from the model's own 1-N loss on ``n_batches`` random
+        batches of the training queries of ``X`` (without dropout).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_triples, 3)
+            The training triples; those with an entity unseen in fit are left out, with a
+            warning.
+        keep : float in (0, 1), default=0.5
+            Share of the table's parameters kept.
+        method : {"gfwsvd", "fwsvd", "svd"}, default="gfwsvd"
+            Kronecker-factored Fisher weights, per-entity Fisher weights, or plain truncated
+            SVD (which needs no gradient).
+        n_batches : int, default=16
+            Batches of ``batch_size`` queries whose gradients estimate the Fisher.
+        shrinkage : float in [0, 1], default=0.1
+            Weight of the identity in the Fisher factors (see
+            :func:`~recfactor.decomposition.kronecker_fisher`).
+        fine_tune_epochs : int, default=0
+            Epochs of training on ``X`` after the compression, with the model's optimizer,
+            learning rate and decay; the fitted history (``loss_curve_``...) is left as
+            ``fit`` made it.
+
+        Returns
+        -------
+        self
+            Compressing again raises: copy the fitted model (``copy.deepcopy``) to try
+            several settings.
+        """
+        check_is_fitted(self)
+        torch = import_torch()
+        from ..utils._compression import COMPRESSION_CONSTRAINTS, compress_in_place
+        from ._training import QueryAnswers, _batches, smoothed_one_to_n_bce, train_one_to_n
+
+        validate_parameter_constraints(
+            COMPRESSION_CONSTRAINTS,
+            dict(keep=keep, method=method, n_batches=n_batches, shrinkage=shrinkage,
+                 fine_tune_epochs=fine_tune_epochs),
+            caller_name="compress",
+        )
+        triples, unknown = self._validated_triples(X, "they are left out")
+        queries = QueryAnswers(triples[~unknown], self._n_entities, self._n_relations)
+        scorer, device = self._ready_scorer()
+        with self._seeded_fit() as (_, rng):
+            batches = _batches(rng.permutation(queries.n_queries), self.batch_size)
+
+            def backward(batch):
+                logits = scorer(torch.as_tensor(queries.entities[batch], device=device),
+                                torch.as_tensor(queries.relations[batch], device=device))
+                smoothed_one_to_n_bce(logits, queries.answers[batch],
+                                      self.label_smoothing).backward()
+
+            compress_in_place(
+                scorer, ["entity_embeddings"],
+                [lambda i=i: backward(batches[i % len(batches)]) for i in range(n_batches)],
+                keep=keep, method=method, shrinkage=shrinkage,
+                random_state=int(rng.randint(np.iinfo(np.int32).max)),
+            )
+            if fine_tune_epochs:
+                train_one_to_n(
+                    scorer, scorer.parameters(), queries, label_smoothing=self.label_smoothing,
+                    optimizer=self.optimizer, learning_rate=self.learning_rate_,
+                    decay_rate=self.decay_rate, batch_size=self.batch_size,
+                    max_epochs=fine_tune_epochs, eval_every=1, patience=None, validate=None,
+                    rng=rng, device=device, verbose=self.verbose,
+                    description=f"{type(self).__name__} fine-tune",
+                )
         return self
 
     def _resolve_auto(self):

@@ -13,13 +13,24 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from ..metrics import make_ranking_scorer, ndcg_at_k, top_k
 from ..utils import import_torch, resolve_device
 from ..utils._blocks import row_blocks
-from ..utils._torch import EPOCH_CONSTRAINTS, TorchEstimatorMixin, seeded_fit, train_epochs
+from ..utils._torch import (
+    EPOCH_CONSTRAINTS,
+    OPTIMIZER_CONSTRAINTS,
+    TorchEstimatorMixin,
+    make_optimizer,
+    seeded_fit,
+    train_epochs,
+)
 from ..utils._validation import _check_k, _check_next_items
 from ._batching import chunks_by_length, seen_items
 from ._losses import NEXT_ITEM_LOSSES, next_item_loss, same_target_barlow_twins
@@ -51,6 +62,7 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
         "positional": [StrOptions({"learned", "kernel", "none"})],
         "barlow_twins_weight": [Interval(Real, 0, None, closed="left")],
         "barlow_twins_lambda": [Interval(Real, 0, None, closed="left")],
+        **OPTIMIZER_CONSTRAINTS,
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         **EPOCH_CONSTRAINTS,
@@ -124,7 +136,7 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
             self.network_ = self._make_network(n_items)
             self.network_.head.start_from_frequencies(counts)
             self.network_.to(device)
-            self._train(arrays, valid, rng, device)
+            self._record_training(self._train(arrays, valid, rng, device, self.max_epochs))
         return self
 
     def _check_architecture(self):
@@ -154,11 +166,11 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
             )
         return self.n_items
 
-    def _train(self, arrays, valid, rng, device):
-        torch = import_torch()
+    def _train(self, arrays, valid, rng, device, max_epochs):
+        """Train ``network_`` for up to ``max_epochs``; return the TrainingHistory."""
         network = self.network_
-        optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate,
-                                     betas=(0.9, 0.98))
+        optimizer = make_optimizer(self.optimizer, network.parameters(), self.learning_rate,
+                                   betas=(0.9, 0.98))
         lengths = self._row_lengths(arrays)
         n_rows = lengths.size
 
@@ -173,13 +185,12 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
                 optimizer.step()
             return total / n_rows
 
-        history = train_epochs(
-            network, run_epoch, max_epochs=self.max_epochs,
+        return train_epochs(
+            network, run_epoch, max_epochs=max_epochs,
             validate=None if valid is None else lambda: self._score_hidden_last(valid),
             eval_every=self.eval_every, patience=self.patience, verbose=self.verbose,
             description=type(self).__name__, metric="valid NDCG@10",
         )
-        self._record_training(history)
 
     def _backward_batch(self, network, arrays, rows, lengths, rng, device):
         """Accumulate the gradient of a batch's loss; return the loss.
@@ -211,6 +222,95 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
         """:func:`~._losses.next_item_loss` with this estimator's negatives."""
         return next_item_loss(network.head, states, targets, loss, rng=rng,
                               n_negatives=self.n_negatives, gbce_t=self.gbce_t)
+
+    # --- compression ----------------------------------------------------------------------
+
+    def compress(self, X, keep=0.5, *, method="gfwsvd",
+                 parts=("items", "attention", "feed_forward"), n_batches=16, shrinkage=0.1,
+                 fine_tune_epochs=0):
+        """Replace the network's matrices by low-rank factors, in place.
+
+        Each matrix ``W`` (m x n) becomes the product of two factors of rank
+        ``r = max(1, floor(keep * m * n / (m + n)))`` found by
+        :func:`~recfactor.decomposition.fisher_weighted_svd`: its ``m * n`` parameters become
+        ``r * (m + n)``, at most a share ``keep`` of them. The gradients that estimate the
+        Fisher come from the model's own training loss on ``n_batches`` random batches of
+        ``X`` (``batch_size`` histories each, without dropout). Biases, layer norms and
+        positional parameters are kept as they are.
+
+        Parameters
+        ----------
+        X : sequence of histories
+            The training histories (see :meth:`fit`).
+        keep : float in (0, 1), default=0.5
+            Share of each compressed matrix's parameters kept.
+        method : {"gfwsvd", "fwsvd", "svd"}, default="gfwsvd"
+            Kronecker-factored Fisher weights, per-row Fisher weights, or plain truncated SVD
+            (which needs no gradient).
+        parts : tuple of str, default=("items", "attention", "feed_forward")
+            What is compressed: "items", the item table (input embeddings and output
+            layer, ``n_items + 1 + extra tokens`` rows by ``embedding_dim``); "attention",
+            the query-key-value and output projections of every block; "feed_forward",
+            both layers of every block's feed-forward network.
+        n_batches : int, default=16
+            Batches whose gradients estimate the Fisher.
+        shrinkage : float in [0, 1], default=0.1
+            Weight of the identity in the Fisher factors (see
+            :func:`~recfactor.decomposition.kronecker_fisher`).
+        fine_tune_epochs : int, default=0
+            Epochs of training on ``X`` after the compression, factors and all other
+            parameters together, with the model's optimizer and learning rate; the fitted
+            training history (``loss_curve_``...) is left as ``fit`` made it.
+
+        Returns
+        -------
+        self
+            Its ``network_`` holds ``LowRankEmbedding`` / ``LowRankLinear`` modules where
+            the matrices were; every method works as before. Compressing again raises: copy
+            the fitted model (``copy.deepcopy``) to try several settings.
+        """
+        check_is_fitted(self)
+        from ..utils._compression import COMPRESSION_CONSTRAINTS, compress_in_place
+
+        validate_parameter_constraints(
+            {**COMPRESSION_CONSTRAINTS, "parts": [tuple, list]},
+            dict(keep=keep, method=method, parts=parts, n_batches=n_batches,
+                 shrinkage=shrinkage, fine_tune_epochs=fine_tune_epochs),
+            caller_name="compress",
+        )
+        unknown = set(parts) - {"items", "attention", "feed_forward"}
+        if unknown or not parts:
+            raise ValueError("parts must be a non-empty tuple of 'items', 'attention' and "
+                             f"'feed_forward', got {parts!r}.")
+        histories = self._fitted_histories(X)
+        arrays = self._training_arrays(histories)
+        lengths = self._row_lengths(arrays)
+        network, device = self._network_on_device()
+        with seeded_fit(self.random_state, device) as (_, seed):
+            rng = np.random.default_rng(seed)
+            order = np.resize(rng.permutation(lengths.size), n_batches * self.batch_size)
+            batches = [
+                lambda rows=order[block]: self._backward_batch(network, arrays, rows, lengths,
+                                                                 rng, device)
+                for block in row_blocks(order.size, self.batch_size)
+            ]
+            compress_in_place(network, self._compressible(parts), batches, keep=keep,
+                              method=method, shrinkage=shrinkage, random_state=seed)
+            if fine_tune_epochs:
+                self._train(arrays, None, rng, device, fine_tune_epochs)
+        return self
+
+    def _compressible(self, parts):
+        """Dotted paths of the network's matrices of the given parts."""
+        from ._modules import FeedForward, SelfAttention
+
+        paths = ["head.items"] if "items" in parts else []
+        for name, module in self.network_.named_modules():
+            if isinstance(module, SelfAttention) and "attention" in parts:
+                paths += [f"{name}.qkv", f"{name}.out"]
+            if isinstance(module, FeedForward) and "feed_forward" in parts:
+                paths += [f"{name}.0", f"{name}.3"]
+        return paths
 
     # --- inference ------------------------------------------------------------------------
 

@@ -59,7 +59,7 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
     max_length : int >= 2, default=50
         Positions the encoder reads: in training, the most recent ``max_length`` items; to
         recommend, the most recent ``max_length - 1`` items and the [MASK].
-    embedding_dim, n_blocks, n_heads, dropout, learning_rate, batch_size : see SASRec
+    embedding_dim, n_blocks, n_heads, dropout, optimizer, learning_rate, batch_size : see SASRec
         Defaults 64, 2, 1, 0.1, 1e-3 and 128.
     max_epochs, eval_every, patience, n_items, device, random_state, verbose : see SASRec
         Defaults 100, 1, 10, None, "auto", None and 0.
@@ -140,6 +140,7 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
         n_blocks=2,
         n_heads=1,
         dropout=0.1,
+        optimizer="adam",
         learning_rate=1e-3,
         batch_size=128,
         max_epochs=100,
@@ -164,6 +165,7 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
         self.n_blocks = n_blocks
         self.n_heads = n_heads
         self.dropout = dropout
+        self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_epochs = max_epochs

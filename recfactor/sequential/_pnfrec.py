@@ -46,7 +46,7 @@ class PNFRec(_TransformerRecommender):
     barlow_twins_lambda : float >= 0, default=5e-3
     max_length : int, default=50
         Most recent liked (and, separately, disliked) items each encoder reads.
-    embedding_dim, n_blocks, n_heads, dropout, learning_rate, batch_size : see SASRec
+    embedding_dim, n_blocks, n_heads, dropout, optimizer, learning_rate, batch_size : see SASRec
         Defaults 64, 2, 1, 0.1, 1e-3 and 128.
     max_epochs, eval_every, patience, n_items, device, random_state, verbose : see SASRec
         Defaults 100, 10, None, "auto", None and 0.
@@ -108,6 +108,7 @@ class PNFRec(_TransformerRecommender):
         n_blocks=2,
         n_heads=1,
         dropout=0.1,
+        optimizer="adam",
         learning_rate=1e-3,
         batch_size=128,
         max_epochs=100,
@@ -129,6 +130,7 @@ class PNFRec(_TransformerRecommender):
         self.n_blocks = n_blocks
         self.n_heads = n_heads
         self.dropout = dropout
+        self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_epochs = max_epochs

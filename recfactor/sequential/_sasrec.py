@@ -88,8 +88,12 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
         Attention heads per block.
     dropout : float in [0, 1), default=0.1
         Dropout of the embeddings, attention weights and sub-layer outputs.
+    optimizer : {"adam", "adagrad", "adagram"}, default="adam"
+        Adam (betas 0.9, 0.98), ``torch.optim.Adagrad``, or :class:`recfactor.optim.AdaGram`
+        (low-rank full-matrix AdaGrad). The Adagrad family takes larger steps: see the
+        optimizer benchmark on the benchmarks page for the rates that suit each.
     learning_rate : float, default=1e-3
-        Step size of Adam (betas 0.9, 0.98).
+        Step size of the optimizer.
     batch_size : int, default=128
         Histories per gradient step.
     max_epochs : int, default=100
@@ -182,6 +186,7 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
         n_blocks=2,
         n_heads=1,
         dropout=0.1,
+        optimizer="adam",
         learning_rate=1e-3,
         batch_size=128,
         max_epochs=100,
@@ -204,6 +209,7 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
         self.n_blocks = n_blocks
         self.n_heads = n_heads
         self.dropout = dropout
+        self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_epochs = max_epochs

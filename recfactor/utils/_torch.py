@@ -11,7 +11,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from tqdm.auto import tqdm
 
 __all__ = ["import_torch", "resolve_device"]
@@ -113,6 +113,27 @@ EPOCH_CONSTRAINTS = {
     "eval_every": [Interval(Integral, 1, None, closed="left")],
     "patience": [Interval(Integral, 1, None, closed="left"), None],
 }
+
+
+# The optimizer choice of every torch estimator; ``learning_rate`` is the chosen one's ``lr``.
+OPTIMIZER_CONSTRAINTS = {"optimizer": [StrOptions({"adam", "adagrad", "adagram"})]}
+
+
+def make_optimizer(name, parameters, learning_rate, **adam_options):
+    """The optimizer ``name`` of an estimator's ``optimizer`` hyper-parameter.
+
+    ``"adam"`` is ``torch.optim.Adam`` with ``adam_options`` (the model's betas, or
+    ``fused``), ``"adagrad"`` is ``torch.optim.Adagrad`` and ``"adagram"`` is
+    :class:`recfactor.optim.AdaGram`, the last two with their own defaults besides ``lr``.
+    """
+    torch = import_torch()
+    if name == "adam":
+        return torch.optim.Adam(parameters, lr=learning_rate, **adam_options)
+    if name == "adagrad":
+        return torch.optim.Adagrad(parameters, lr=learning_rate)
+    from ..optim import AdaGram
+
+    return AdaGram(parameters, lr=learning_rate)
 
 
 class TrainingHistory:

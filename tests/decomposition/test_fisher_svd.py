@@ -66,7 +66,7 @@ def dense_kronecker_factors(G):
     # Row (i, j) of the rearrangement is vec of the (i, j) m x m block of F.
     rearranged = np.array([F[i * m:(i + 1) * m, j * m:(j + 1) * m].ravel(order="F")
                            for j in range(n) for i in range(n)])
-    u, s, vt = np.linalg.svd(rearranged)
+    u, s, vt = np.linalg.svd(rearranged, full_matrices=False)
     B = (u[:, 0] * np.sqrt(s[0])).reshape(n, n, order="F")
     C = (vt[0] * np.sqrt(s[0])).reshape(m, m, order="F")
     return (C, B) if np.trace(C) > 0 else (-C, -B), np.kron(B, C), F
@@ -88,6 +88,24 @@ def test_kronecker_factors_are_the_best_kronecker_approximation_of_the_fisher(sh
     expected = 0.5 * C + 0.5 * np.trace(C) / shape[0] * np.eye(shape[0])
     np.testing.assert_allclose(C_shrunk, expected, rtol=1e-6)
     assert np.linalg.eigvalsh(C_shrunk).min() > 0
+
+
+# Fewer batches than a side needs: the factors are computed in the span of the gradients'
+# columns (20 x 3 from 4 batches: 12 < 20) or of their rows (3 x 20); 100 x 12 from 2
+# batches, reduced to 24 x 12, is still ARPACK's size.
+@pytest.mark.parametrize("shape, n_batches", [((20, 3), 4), ((3, 20), 4), ((100, 12), 2)])
+def test_kronecker_factors_in_the_span_of_few_gradients_are_the_dense_ones(shape, n_batches):
+    rng = np.random.default_rng(3)
+    G = rng.normal(size=(n_batches, *shape))
+    _, kron_ref, _ = dense_kronecker_factors(G)
+    C, B = kronecker_fisher(G, shrinkage=0.0, random_state=0)
+    np.testing.assert_allclose(np.kron(B, C), kron_ref, atol=1e-6 * np.abs(kron_ref).max())
+    C_shrunk, B_shrunk = kronecker_fisher(G, shrinkage=0.5, random_state=0)
+    for shrunk, factor in [(C_shrunk, C), (B_shrunk, B)]:
+        size = factor.shape[0]
+        expected = 0.5 * factor + 0.5 * np.trace(factor) / size * np.eye(size)
+        np.testing.assert_allclose(shrunk, expected, atol=1e-6 * np.abs(expected).max())
+        assert np.linalg.eigvalsh(shrunk).min() > 0
 
 
 def test_gfwsvd_from_gradients_beats_svd_on_the_fisher_weighted_error():

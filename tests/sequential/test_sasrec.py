@@ -12,6 +12,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from recfactor.metrics import make_ranking_scorer, top_k
 from recfactor.sequential import SASRec
 from recfactor.sequential._batching import chunks_by_length, seen_items
+from recfactor.utils._torch import TrainingHistory
 
 N_ITEMS = 40  # the catalogue of the histories fixture
 
@@ -214,8 +215,8 @@ def test_gbce_scores_targets_and_negatives_with_the_item_bias(fitted):
 
 def test_item_bias_starts_from_the_training_frequencies(histories, fast):
     class Untrained(SASRec):
-        def _train(self, arrays, valid, rng, device):
-            self.n_iter_ = 0
+        def _train(self, arrays, valid, rng, device, max_epochs):
+            return TrainingHistory(validated=False)
 
     model = Untrained(**fast).fit(histories[0])
     counts = np.bincount(model._trained_items(model._training_arrays(histories[0])),

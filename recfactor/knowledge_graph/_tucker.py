@@ -297,7 +297,7 @@ class TuckER(_KnowledgeGraphModel):
         found by :func:`~recfactor.decomposition.fisher_weighted_svd`: ``r * (n_entities +
         entity_dim_)`` parameters instead of ``n_entities * entity_dim_``. The gradients
         that estimate the Fisher come from the model's own 1-N loss on ``n_batches`` random
-        batches of the training queries of ``X`` (without dropout).
+        batches of ``batch_size`` distinct training queries of ``X`` (without dropout).
 
         Parameters
         ----------
@@ -328,7 +328,7 @@ class TuckER(_KnowledgeGraphModel):
         check_is_fitted(self)
         torch = import_torch()
         from ..utils._compression import COMPRESSION_CONSTRAINTS, compress_in_place
-        from ._training import QueryAnswers, _batches, smoothed_one_to_n_bce, train_one_to_n
+        from ._training import QueryAnswers, smoothed_one_to_n_bce, train_one_to_n
 
         validate_parameter_constraints(
             COMPRESSION_CONSTRAINTS,
@@ -340,7 +340,7 @@ class TuckER(_KnowledgeGraphModel):
         queries = QueryAnswers(triples[~unknown], self._n_entities, self._n_relations)
         scorer, device = self._ready_scorer()
         with self._seeded_fit() as (_, rng):
-            batches = _batches(rng.permutation(queries.n_queries), self.batch_size)
+            size = min(self.batch_size, queries.n_queries)
 
             def backward(batch):
                 logits = scorer(torch.as_tensor(queries.entities[batch], device=device),
@@ -350,7 +350,8 @@ class TuckER(_KnowledgeGraphModel):
 
             compress_in_place(
                 scorer, ["entity_embeddings"],
-                [lambda i=i: backward(batches[i % len(batches)]) for i in range(n_batches)],
+                [lambda batch=rng.choice(queries.n_queries, size, replace=False):
+                    backward(batch) for _ in range(n_batches)],
                 keep=keep, method=method, shrinkage=shrinkage,
                 random_state=int(rng.randint(np.iinfo(np.int32).max)),
             )

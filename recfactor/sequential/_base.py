@@ -235,7 +235,7 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
         :func:`~recfactor.decomposition.fisher_weighted_svd`: its ``m * n`` parameters become
         ``r * (m + n)``, at most a share ``keep`` of them. The gradients that estimate the
         Fisher come from the model's own training loss on ``n_batches`` random batches of
-        ``X`` (``batch_size`` histories each, without dropout). Biases, layer norms and
+        ``X`` (``batch_size`` distinct histories each, without dropout). Biases, layer norms and
         positional parameters are kept as they are.
 
         Parameters
@@ -288,11 +288,11 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
         network, device = self._network_on_device()
         with seeded_fit(self.random_state, device) as (_, seed):
             rng = np.random.default_rng(seed)
-            order = np.resize(rng.permutation(lengths.size), n_batches * self.batch_size)
+            size = min(self.batch_size, lengths.size)
             batches = [
-                lambda rows=order[block]: self._backward_batch(network, arrays, rows, lengths,
-                                                                 rng, device)
-                for block in row_blocks(order.size, self.batch_size)
+                lambda rows=rng.choice(lengths.size, size, replace=False):
+                    self._backward_batch(network, arrays, rows, lengths, rng, device)
+                for _ in range(n_batches)
             ]
             compress_in_place(network, self._compressible(parts), batches, keep=keep,
                               method=method, shrinkage=shrinkage, random_state=seed)

@@ -303,3 +303,47 @@ def test_defaults_learn_a_small_graph_in_few_epochs(split, reference_mrr):
     assert score > 2 * reference_mrr(lambda e, r: popularity, train, test)
     assert score > 0.9 * reference_mrr(lambda e, r: per_relation[r], train, test)
     assert score > 0.95 * tuned
+
+
+# TuckER's gradients are small (a mean over every entity of every query): with its damping
+# delta=1, AdaGram steps as gradient descent at lr and needs a large one.
+@pytest.mark.parametrize("optimizer, learning_rate", [("adagrad", 0.05), ("adagram", 30.0)])
+def test_every_optimizer_learns_more_than_popularity(optimizer, learning_rate, split,
+                                                     reference_mrr):
+    train, _, test = split
+    model = TuckER(**{**SMALL, "learning_rate": learning_rate}, optimizer=optimizer,
+                   max_epochs=30, random_state=0).fit(train)
+    answers = np.concatenate([train[:, 2], train[:, 0]])
+    popularity = np.bincount(answers, minlength=100).astype(float)
+    assert model.score(test) > 1.5 * reference_mrr(lambda e, r: popularity, train, test)
+
+
+def test_compressing_the_entity_table(fitted, split):
+    import copy
+
+    from recfactor.utils._compression import LowRankEmbedding, kept_rank
+
+    train, _, test = split
+    table = fitted.module_.entity_embeddings.weight.detach().double().numpy()
+    m, n = table.shape
+    before = sum(p.numel() for p in fitted.module_.parameters())
+    for method in ("gfwsvd", "fwsvd", "svd"):
+        model = copy.deepcopy(fitted).compress(train, 0.3, method=method)
+        layer = model.module_.entity_embeddings
+        rank = kept_rank(m, n, 0.3)
+        assert isinstance(layer, LowRankEmbedding) and layer.left.shape == (m, rank)
+        assert sum(p.numel() for p in model.module_.parameters()) == (
+            before - m * n + rank * (m + n))
+        assert model.score(test) > 0.5 * fitted.score(test)
+        if method == "svd":
+            U, s, Vt = np.linalg.svd(table, full_matrices=False)
+            np.testing.assert_allclose(layer.weight.detach().double().numpy(),
+                                       (U[:, :rank] * s[:rank]) @ Vt[:rank], atol=1e-5)
+    tuned = copy.deepcopy(fitted).compress(train, 0.3, fine_tune_epochs=2)
+    assert tuned.loss_curve_ == fitted.loss_curve_
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(tuned)).predict(test[:20]),
+                                  tuned.predict(test[:20]))
+    with pytest.raises(ValueError, match="compressed already"):
+        tuned.compress(train, 0.3)
+    with pytest.raises(InvalidParameterError):
+        copy.deepcopy(fitted).compress(train, keep=1.5)

@@ -354,3 +354,10 @@ def test_clone_keeps_parameters_and_drops_the_fit(fitted):
     copy = clone(fitted)
     assert copy.get_params() == fitted.get_params()
     assert not hasattr(copy, "network_")
+
+
+@pytest.mark.parametrize("optimizer, learning_rate", [("adagrad", 0.1), ("adagram", 1.0)])
+def test_every_optimizer_learns_the_planted_transitions(optimizer, learning_rate, histories,
+                                                        popularity_score, fast):
+    model = SASRec(**{**fast, "learning_rate": learning_rate}, optimizer=optimizer)
+    assert model.fit(histories[0]).score(histories[1]) > popularity_score + 0.15

@@ -152,3 +152,17 @@ def test_torch_estimators_pickle_their_modules_and_fitted_history():
     assert (restored.n_iter_, restored.loss_curve_, restored.validation_scores_,
             restored.best_validation_score_, restored.best_epoch_) == (1, [1.0], [0.1, 0.2],
                                                                        0.2, 1)
+
+
+def test_make_optimizer_builds_the_optimizer_named():
+    torch = pytest.importorskip("torch")
+    from recfactor.optim import AdaGram
+    from recfactor.utils._torch import make_optimizer
+
+    parameters = [torch.nn.Parameter(torch.zeros(3))]
+    adam = make_optimizer("adam", parameters, 0.1, betas=(0.9, 0.98))
+    assert isinstance(adam, torch.optim.Adam) and adam.defaults["betas"] == (0.9, 0.98)
+    assert isinstance(make_optimizer("adagrad", parameters, 0.1), torch.optim.Adagrad)
+    # Adam's own options (the KG models' fused kernel) are Adam's only.
+    adagram = make_optimizer("adagram", parameters, 0.1, fused=True)
+    assert isinstance(adagram, AdaGram) and adagram.defaults["lr"] == 0.1

@@ -69,7 +69,10 @@ class _KnowledgeGraphModel(TorchEstimatorMixin, TransformerMixin, BaseEstimator)
       rows of;
     - ``_floats_per_query()``: the memory one query takes while scored, besides its row of
       scores, which sets the size of the inference blocks.
+    - ``_build_module(name)``: the untrained ``module_`` of the fitted sizes (for loading).
     """
+
+    _torch_modules = ("module_",)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

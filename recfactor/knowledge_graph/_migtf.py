@@ -197,17 +197,9 @@ class MIGTF(_KnowledgeGraphModel):
             [self.base_._known_triples, X, *([] if X_valid is None else [X_valid])]
         )
         with self._seeded_fit() as (device, rng):
-            from ._modules import EmbeddingScorer, FrozenBasePlusCorrection, LorentzInteraction
+            from ._modules import FrozenBasePlusCorrection
 
-            interaction = LorentzInteraction(
-                self.hyperbolic_dim, self.curvature, self.input_dropout, self.hidden_dropout
-            )
-            # Points near the origin make x_H about the same for every candidate, so training
-            # starts from the base's ranking instead of adding noise to it.
-            self.module_ = EmbeddingScorer(
-                self._n_entities, 2 * self._n_relations, self.hyperbolic_dim,
-                self.hyperbolic_dim, interaction, init_std=1e-4,
-            ).to(device)
+            self.module_ = self._build_module("module_").to(device)
             scorer = FrozenBasePlusCorrection(self.base_.module_, self.module_).to(device)
             # Adam without decay, on the hyperbolic term only.
             self._train(
@@ -215,6 +207,17 @@ class MIGTF(_KnowledgeGraphModel):
                 learning_rate=self.learning_rate, decay_rate=1.0, rng=rng, device=device,
             )
         return self
+
+    def _build_module(self, name):
+        from ._modules import EmbeddingScorer, LorentzInteraction
+
+        interaction = LorentzInteraction(
+            self.hyperbolic_dim, self.curvature, self.input_dropout, self.hidden_dropout
+        )
+        # Points near the origin make x_H about the same for every candidate, so training
+        # starts from the base's ranking instead of adding noise to it.
+        return EmbeddingScorer(self._n_entities, 2 * self._n_relations, self.hyperbolic_dim,
+                               self.hyperbolic_dim, interaction, init_std=1e-4)
 
     def _fitted_base(self, X, X_valid):
         if self.base is None:

@@ -270,16 +270,7 @@ class TuckER(_KnowledgeGraphModel):
         known = X if X_valid is None else np.concatenate([X, X_valid])
         self._resolve_auto()
         with self._seeded_fit() as (device, rng):
-            from ._modules import EmbeddingScorer, TuckERInteraction
-
-            interaction = TuckERInteraction(
-                self.entity_dim_, self.relation_dim_, self.input_dropout_,
-                self.hidden_dropout1_, self.hidden_dropout2_,
-            )
-            self.module_ = EmbeddingScorer(
-                self._n_entities, 2 * self._n_relations, self.entity_dim_, self.relation_dim_,
-                interaction,
-            ).to(device)
+            self.module_ = self._build_module("module_").to(device)
             self._train(
                 self.module_, self.module_.parameters(), X, X_valid, known,
                 learning_rate=self.learning_rate_, decay_rate=self.decay_rate, rng=rng,
@@ -365,6 +356,16 @@ class TuckER(_KnowledgeGraphModel):
                     description=f"{type(self).__name__} fine-tune",
                 )
         return self
+
+    def _build_module(self, name):
+        from ._modules import EmbeddingScorer, TuckERInteraction
+
+        interaction = TuckERInteraction(
+            self.entity_dim_, self.relation_dim_, self.input_dropout_,
+            self.hidden_dropout1_, self.hidden_dropout2_,
+        )
+        return EmbeddingScorer(self._n_entities, 2 * self._n_relations, self.entity_dim_,
+                               self.relation_dim_, interaction)
 
     def _resolve_auto(self):
         """Set ``entity_dim_``, ``relation_dim_``, ``learning_rate_`` and the dropouts'

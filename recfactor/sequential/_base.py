@@ -72,6 +72,8 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
         "verbose": ["verbose"],
     }
 
+    _torch_modules = ("network_",)
+
     # --- what a subclass provides -------------------------------------------------------
 
     @abstractmethod
@@ -107,6 +109,9 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
     def _inference_tokens(self, histories):
         """Left-padded token rows whose last-position state represents each user; items
         outside ``known_items_`` are left out (:meth:`_known_only`)."""
+
+    def _build_module(self, name):
+        return self._make_network(self.n_items_)
 
     def _min_max_length(self):
         return 1

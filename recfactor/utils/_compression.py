@@ -119,6 +119,24 @@ def compress_in_place(network, paths, backward_batches, *, keep, method, shrinka
     return ranks
 
 
+def restore_low_rank_layers(network, shapes):
+    """Put empty low-rank layers where a saved ``state_dict`` has factors.
+
+    ``shapes`` maps the saved state's keys to their shapes; a key ``"<path>.left"`` marks a
+    matrix that was compressed, and the layer at ``path`` of the freshly built ``network``
+    is replaced by an uninitialised low-rank one of the saved shapes, ready for
+    ``load_state_dict``.
+    """
+    for key, shape in shapes.items():
+        if not key.endswith(".left"):
+            continue
+        path = key[:-len(".left")]
+        layer = network.get_submodule(path)
+        left = torch.empty(shape, dtype=layer.weight.dtype)
+        right = torch.empty(shapes[f"{path}.right"], dtype=layer.weight.dtype)
+        _replace(network, path, layer, left, right)
+
+
 def _matrix_gradient(layer):
     grad = layer.weight.grad
     if grad is None:  # a matrix the loss does not reach (a [MASK] row, say)

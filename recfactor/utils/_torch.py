@@ -6,7 +6,6 @@ it at module level.
 
 import contextlib
 import copy
-import sys
 from numbers import Integral
 
 import numpy as np
@@ -95,14 +94,6 @@ def seeded_fit(random_state, device):
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield rng, seed
-
-
-def module_on_cpu(module):
-    """``module`` itself when its tensors are on the CPU, else a CPU copy of it."""
-    tensors = [*module.parameters(), *module.buffers()]
-    if all(tensor.device.type == "cpu" for tensor in tensors):
-        return module
-    return copy.deepcopy(module).cpu()
 
 
 # The early-stopping hyper-parameters of every torch estimator, with one meaning each:
@@ -233,10 +224,23 @@ def train_epochs(module, run_epoch, *, max_epochs, validate=None, eval_every=1, 
 
 
 class TorchEstimatorMixin:
-    """What the torch estimators share besides their training: fitted history, pickling.
+    """What the torch estimators share besides their training: fitted history, persistence.
 
-    Must come before :class:`sklearn.base.BaseEstimator` in the bases.
+    A fitted module is saved as its weights only: ``__getstate__`` turns each attribute of
+    :attr:`_torch_modules` into a dict of NumPy arrays (its ``state_dict``, on the CPU), and
+    ``__setstate__`` builds the untrained architecture with :meth:`_build_module` (on
+    torch's meta device: nothing drawn, nothing allocated) and loads the arrays into it. So
+    ``pickle`` files hold no torch object and load on a machine without the GPU they were
+    trained on, and ``skops.io`` files hold nothing but the estimator, built-in types and
+    arrays. Must come before :class:`sklearn.base.BaseEstimator` in the bases.
     """
+
+    # Names of the attributes that hold a fitted nn.Module.
+    _torch_modules = ()
+
+    def _build_module(self, name):
+        """An untrained module of the fitted architecture of attribute ``name``."""
+        raise NotImplementedError
 
     def _record_training(self, history):
         """Set the fitted attributes of a :class:`TrainingHistory`."""
@@ -249,10 +253,26 @@ class TorchEstimatorMixin:
     def __getstate__(self):
         # A copy: object.__getstate__ may hand back the instance's own __dict__.
         state = dict(super().__getstate__())
-        torch = sys.modules.get("torch")
-        if torch is not None:
-            # Tensors pickled on a GPU would only unpickle where that GPU exists.
-            for name, value in state.items():
-                if isinstance(value, torch.nn.Module):
-                    state[name] = module_on_cpu(value)
+        for name in self._torch_modules:
+            if name in state:
+                state[name] = {key: tensor.detach().cpu().numpy()
+                               for key, tensor in state[name].state_dict().items()}
         return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        weights = {name: state.pop(name) for name in self._torch_modules if name in state}
+        super().__setstate__(state)
+        for name, arrays in weights.items():
+            setattr(self, name, self._module_from_arrays(name, arrays))
+
+    def _module_from_arrays(self, name, arrays):
+        torch = import_torch()
+        from ._compression import restore_low_rank_layers
+
+        with torch.device("meta"):
+            module = self._build_module(name)
+            restore_low_rank_layers(module, {key: array.shape for key, array in arrays.items()})
+        module.load_state_dict({key: torch.from_numpy(np.array(array))
+                                for key, array in arrays.items()}, assign=True)
+        return module.eval()

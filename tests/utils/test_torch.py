@@ -51,7 +51,14 @@ def test_resolve_device():
 # --- the training core -----------------------------------------------------------------
 
 class _TorchEstimator(TorchEstimatorMixin, BaseEstimator):
-    """The smallest torch estimator: what the mixin gives, nothing else."""
+    """The smallest torch estimator: what the mixin gives, and a 2 x 2 linear module."""
+
+    _torch_modules = ("module_",)
+
+    def _build_module(self, name):
+        import torch
+
+        return torch.nn.Linear(2, 2)
 
 
 def _scripted_run(scores, *, max_epochs, eval_every=1, patience=None, losses=None):
@@ -129,14 +136,6 @@ def test_seeded_fit_is_deterministic_and_restores_the_callers_generator():
     torch.testing.assert_close(torch.rand(3), expected_next)
 
 
-def test_module_on_cpu_returns_a_cpu_module_as_is():
-    torch = pytest.importorskip("torch")
-    from recfactor.utils._torch import module_on_cpu
-
-    module = torch.nn.Linear(2, 2)
-    assert module_on_cpu(module) is module
-
-
 def test_torch_estimators_pickle_their_modules_and_fitted_history():
     torch = pytest.importorskip("torch")
     from recfactor.utils._torch import TrainingHistory
@@ -147,8 +146,13 @@ def test_torch_estimators_pickle_their_modules_and_fitted_history():
     history.losses, history.validation_scores = [1.0], [0.1, 0.2]
     history.best_score, history.best_epoch = 0.2, 1
     estimator._record_training(history)
+    state = estimator.__getstate__()
+    # The file holds the weights as arrays, no torch object.
+    assert set(state["module_"]) == {"weight", "bias"}
+    assert all(type(array).__module__ == "numpy" for array in state["module_"].values())
     restored = pickle.loads(pickle.dumps(estimator))
     torch.testing.assert_close(restored.module_.weight, estimator.module_.weight)
+    assert not restored.module_.training and restored.module_.weight.device.type == "cpu"
     assert (restored.n_iter_, restored.loss_curve_, restored.validation_scores_,
             restored.best_validation_score_, restored.best_epoch_) == (1, [1.0], [0.1, 0.2],
                                                                        0.2, 1)

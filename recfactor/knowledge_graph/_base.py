@@ -330,6 +330,69 @@ class _KnowledgeGraphModel(TorchEstimatorMixin, TransformerMixin, BaseEstimator)
         entities, relations = self._queries(tails, relations, "tails")
         return self._top_entities(entities, relations + self._n_relations, k, "tails")
 
+    def onnx_inputs(self, entities, relations, *, answer="tails"):
+        """The inputs of the graph :meth:`export_onnx` writes, for queries.
+
+        Parameters
+        ----------
+        entities, relations : array-like of shape (n_queries,)
+            Ids of the kind seen in fit: the heads of queries ``(head, relation, ?)`` with
+            ``answer="tails"``, the tails of ``(?, relation, tail)`` with ``answer="heads"``.
+        answer : {"tails", "heads"}, default="tails"
+
+        Returns
+        -------
+        inputs : dict
+            ``{"entities": ..., "relations": ...}``, int64 arrays of shape (n_queries,): the
+            internal codes (a head query asks the reciprocal relation, code
+            ``relation + n_relations``), ready for ``InferenceSession.run(None, inputs)``.
+
+        Raises
+        ------
+        ValueError
+            For an entity or relation not seen in fit.
+        """
+        if answer not in ("tails", "heads"):
+            raise ValueError(f'answer must be "tails" or "heads", got {answer!r}.')
+        name = "heads" if answer == "tails" else "tails"
+        codes, relation_codes = self._queries(entities, relations, name)
+        if (codes < 0).any():
+            raise ValueError(f"{int((codes < 0).sum())} of the {name} were not seen in fit; "
+                             "the graph has no embedding for them.")
+        if answer == "heads":
+            relation_codes = relation_codes + self._n_relations
+        return {"entities": codes.astype(np.int64), "relations": relation_codes.astype(np.int64)}
+
+    def export_onnx(self, path, *, verbose=0):
+        """Write the model's scorer as an ONNX graph, for serving without torch.
+
+        The graph takes ``entities`` and ``relations`` (see :meth:`onnx_inputs`; any number
+        of queries) and returns ``scores`` of shape (n_queries, n_entities): the logit of
+        every entity as the answer, column ``j`` for entity ``entities_[j]``
+        (``sigmoid`` of it is :meth:`predict`'s plausibility). Needs ``pip install
+        recfactor[onnx]``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The ``.onnx`` file written.
+        verbose : int, default=0
+            Show the exporter's progress.
+
+        Returns
+        -------
+        path : str or path-like
+            ``path``.
+        """
+        check_is_fitted(self)
+        torch = import_torch()
+        from ..utils._onnx import export_onnx_graph
+
+        example = [torch.zeros(2, dtype=torch.int64), torch.zeros(2, dtype=torch.int64)]
+        return export_onnx_graph(self._scorer(), example, path,
+                                 input_names=["entities", "relations"],
+                                 output_names=["scores"], verbose=verbose)
+
     def _queries(self, entities, relations, entity_name):
         check_is_fitted(self)
         entities = _check_ids(entities, entity_name)

@@ -1,5 +1,7 @@
 """Top-k item selection from dense scores or from factors, block by block."""
 
+import contextlib
+
 import numpy as np
 from sklearn.utils.validation import check_array
 from threadpoolctl import threadpool_limits
@@ -128,8 +130,12 @@ def top_k(
     top_scores = np.empty((n_rows, k), dtype=dtype)
     nan_rows = np.zeros(n_rows, dtype=bool)
     with row_threads(n_jobs) as run:
-        # With n_jobs=None, BLAS keeps whatever limit the caller has set.
-        with threadpool_limits(None if n_jobs is None else run.n_threads, user_api="blas"):
+        # With n_jobs=None, BLAS keeps whatever limit the caller has set, and threadpoolctl
+        # is not asked at all: it inspects every loaded library, milliseconds per call
+        # (most of a one-user recommend with torch loaded).
+        limits = (contextlib.nullcontext() if n_jobs is None
+                  else threadpool_limits(run.n_threads, user_api="blas"))
+        with limits:
             for rows in row_blocks(n_rows, block_size):
                 start, stop = rows.start, rows.stop
                 if item_factors is None:

@@ -447,6 +447,70 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
     def _score_hidden_last(self, histories):
         return make_ranking_scorer("ndcg", 10, protocol="next-item")(self, histories)
 
+    # --- serving ---------------------------------------------------------------------------
+
+    def onnx_inputs(self, X):
+        """The inputs of the graph :meth:`export_onnx` writes, for the histories ``X``.
+
+        Parameters
+        ----------
+        X : sequence of histories
+            See :meth:`fit`.
+
+        Returns
+        -------
+        inputs : dict
+            ``{"tokens": ndarray of shape (n_samples, max_length) of int64}``: the token
+            rows the network reads (item id + 1 for the most recent items the model was
+            trained with, left-padded with 0), ready for ``InferenceSession.run(None,
+            inputs)``.
+        """
+        return {"tokens": self._inference_tokens(self._fitted_histories(X))}
+
+    def export_onnx(self, path, k=10, *, verbose=0):
+        """Write the recommendations as an ONNX graph, for serving without torch.
+
+        The graph takes ``tokens`` (see :meth:`onnx_inputs`; any number of rows) and returns
+        ``scores`` and ``items``, both of shape (n_rows, k): the ``k`` best items of each
+        row, best first, the row's own items (its tokens) left out. These are
+        :meth:`recommend`'s items for a history of at most ``max_length`` items the model
+        was trained with; of a longer history only the encoded items are left out, and
+        PNFRec's rows hold the liked items only. Where fewer than ``k`` items are left their
+        score is ``-inf``. Needs ``pip install recfactor[onnx]``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The ``.onnx`` file written.
+        k : int, default=10
+            Items per row, at most ``n_items_``.
+        verbose : int, default=0
+            Show the exporter's progress.
+
+        Returns
+        -------
+        path : str or path-like
+            ``path``.
+
+        Examples
+        --------
+        >>> import onnxruntime  # doctest: +SKIP
+        >>> session = onnxruntime.InferenceSession("sasrec.onnx")  # doctest: +SKIP
+        >>> scores, items = session.run(None, model.onnx_inputs(histories))  # doctest: +SKIP
+        """
+        check_is_fitted(self)
+        k = _check_k(k)
+        if k > self.n_items_:
+            raise ValueError(f"k={k} is larger than the catalogue, n_items_={self.n_items_}.")
+        torch = import_torch()
+        from ..utils._onnx import export_onnx_graph
+        from ._modules import TopItems
+
+        example = torch.zeros((2, self.max_length), dtype=torch.int64)
+        return export_onnx_graph(TopItems(self.network_, k), [example], path,
+                                 input_names=["tokens"], output_names=["scores", "items"],
+                                 verbose=verbose)
+
     # --- tags ------------------------------------------------------------------------------
 
     def __sklearn_tags__(self):

@@ -311,6 +311,28 @@ class NextItemNetwork(nn.Module):
         return self(tokens, last)[:, 0]
 
 
+class TopItems(nn.Module):
+    """Token rows to their top-``k`` items and scores: the graph a served model runs.
+
+    The items of each row (the tokens ``1..n_items``) are left out, as ``recommend`` leaves
+    out a history's items; padding and [MASK] tokens are not items.
+    """
+
+    def __init__(self, network, k):
+        super().__init__()
+        self.network = network
+        self.k = k
+
+    def forward(self, tokens):
+        n_items = self.network.head.n_items
+        scores = self.network.head.scores(self.network.user_states(tokens))
+        items = tokens - 1
+        # Non-items are sent to one extra column, dropped after the scatter.
+        seen = torch.where((items >= 0) & (items < n_items), items, n_items)
+        scores = torch.cat([scores, scores[:, :1]], dim=1).scatter(1, seen, float("-inf"))
+        return torch.topk(scores[:, :n_items], self.k, dim=1)
+
+
 class PositiveNegativeNetwork(NextItemNetwork):
     """Two encoders sharing the item embeddings: one over liked items, one over disliked ones.
 

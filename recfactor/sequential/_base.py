@@ -7,6 +7,7 @@ epochs, early stopping, progress and pickling are the torch core's
 here.
 """
 
+import contextlib
 from abc import abstractmethod
 from numbers import Integral, Real
 
@@ -27,9 +28,12 @@ from ..utils._torch import (
     EPOCH_CONSTRAINTS,
     OPTIMIZER_CONSTRAINTS,
     TorchEstimatorMixin,
+    broadcast_from_first,
     make_optimizer,
+    mean_over_processes,
     seeded_fit,
     train_epochs,
+    train_in_processes,
 )
 from ..utils._validation import _check_k, _check_next_items
 from ._batching import chunks_by_length, seen_items
@@ -66,6 +70,7 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         **EPOCH_CONSTRAINTS,
+        "n_processes": [Interval(Integral, 1, None, closed="left")],
         "n_items": [Interval(Integral, 2, None, closed="left"), None],
         "device": "no_validation",  # resolve_device says what is wrong
         "random_state": ["random_state"],
@@ -141,7 +146,11 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
             self.network_ = self._make_network(n_items)
             self.network_.head.start_from_frequencies(counts)
             self.network_.to(device)
-            self._record_training(self._train(arrays, valid, rng, device, self.max_epochs))
+            if self.n_processes == 1:
+                history = self._train(arrays, valid, rng, device, self.max_epochs)
+            else:
+                history = self._train_in_processes(arrays, valid, seed, device)
+            self._record_training(history)
         return self
 
     def _check_architecture(self):
@@ -171,33 +180,88 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
             )
         return self.n_items
 
-    def _train(self, arrays, valid, rng, device, max_epochs):
-        """Train ``network_`` for up to ``max_epochs``; return the TrainingHistory."""
+    def _train(self, arrays, valid, rng, device, max_epochs, *, rank=0, n_processes=1):
+        """Train ``network_`` for up to ``max_epochs``; return the TrainingHistory.
+
+        With ``n_processes > 1`` this runs in process ``rank`` of a process group (see
+        :meth:`_train_process`): each batch is split between the processes, which draw the
+        same batches from ``rng`` and their own negatives and masks, and
+        DistributedDataParallel averages their gradients, so every process takes the same
+        step on the same weights.
+        """
         network = self.network_
         optimizer = make_optimizer(self.optimizer, network.parameters(), self.learning_rate,
                                    betas=(0.9, 0.98))
         lengths = self._row_lengths(arrays)
         n_rows = lengths.size
+        distributed = None
+        sampling = rng
+        if n_processes > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            from ._modules import BatchLoss
+
+            sampling = np.random.default_rng([int(rng.integers(2**32)), rank])
+            distributed = DistributedDataParallel(
+                BatchLoss(network, lambda net, batch: self._batch_loss(net, batch, sampling,
+                                                                       device)),
+                find_unused_parameters=False,
+            )
 
         def run_epoch():
             order = rng.permutation(n_rows)
             total = 0.0
             for batch in row_blocks(n_rows, self.batch_size):
-                rows = order[batch]
+                shares = np.array_split(order[batch], n_processes)
+                if min(share.size for share in shares) == 0:
+                    continue  # a last batch smaller than the number of processes
+                rows = shares[rank]
                 optimizer.zero_grad(set_to_none=True)
-                total += self._backward_batch(network, arrays, rows, lengths, rng,
-                                              device) * rows.size
+                total += self._backward_batch(network, arrays, rows, lengths, sampling,
+                                              device, distributed=distributed) * rows.size
                 optimizer.step()
-            return total / n_rows
+            return total / n_rows if n_processes == 1 else mean_over_processes(
+                total * n_processes / n_rows)
+
+        def validate():
+            score = self._score_hidden_last(valid) if rank == 0 else None
+            return score if n_processes == 1 else broadcast_from_first(score)
 
         return train_epochs(
             network, run_epoch, max_epochs=max_epochs,
-            validate=None if valid is None else lambda: self._score_hidden_last(valid),
-            eval_every=self.eval_every, patience=self.patience, verbose=self.verbose,
+            validate=None if valid is None else validate,
+            eval_every=self.eval_every, patience=self.patience,
+            verbose=self.verbose if rank == 0 else 0,
             description=type(self).__name__, metric="valid NDCG@10",
         )
 
-    def _backward_batch(self, network, arrays, rows, lengths, rng, device):
+    def _train_in_processes(self, arrays, valid, seed, device):
+        """Train in ``n_processes`` processes (see :meth:`_train`); load the result here."""
+        torch = import_torch()
+        weights, history = train_in_processes(
+            self, self.n_processes, dict(arrays=arrays, valid=valid, seed=seed, device=device))
+        self.network_.load_state_dict({key: torch.from_numpy(array)
+                                       for key, array in weights.items()})
+        return history
+
+    def _train_process(self, rank, n_processes, payload):
+        """One process's training; rank 0 returns the trained weights and the history."""
+        torch = import_torch()
+        device = payload["device"]
+        if device.type == "cuda":
+            device = torch.device("cuda", rank)
+        # The same start everywhere (the pickled network), a dropout of each process's own.
+        torch.manual_seed(payload["seed"] + rank)
+        self.network_.to(device)
+        history = self._train(payload["arrays"], payload["valid"],
+                              np.random.default_rng(payload["seed"]), device, self.max_epochs,
+                              rank=rank, n_processes=n_processes)
+        weights = {key: tensor.detach().cpu().numpy()
+                   for key, tensor in self.network_.state_dict().items()}
+        return weights, history
+
+    def _backward_batch(self, network, arrays, rows, lengths, rng, device, *,
+                        distributed=None):
         """Accumulate the gradient of a batch's loss; return the loss.
 
         The batch is computed in chunks of histories of similar length, each weighted by its
@@ -205,21 +269,29 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
         (exactly for SASRec's mean over positions, in expectation for the masked ones) at
         far less padding (on MovieLens-100K half of a batch's 200 columns are padding on
         average). The Barlow Twins term pairs states across the whole batch, so with it the
-        batch is one chunk.
+        batch is one chunk (of each process's share, with several processes).
+
+        ``distributed``, the DistributedDataParallel of the network's :class:`BatchLoss`,
+        computes the loss instead when given, and its gradients are averaged over the
+        processes once, after the last chunk.
         """
         n_chunks = 1 if self.barlow_twins_weight > 0 else _LENGTH_CHUNKS
         chunks = chunks_by_length(rows, lengths, n_chunks)
         positions = lengths[rows].sum()
         value = 0.0
-        for chunk in chunks:
-            loss, states, targets = self._batch_loss(
-                network, {name: a[chunk] for name, a in arrays.items()}, rng, device
-            )
-            if self.barlow_twins_weight > 0:
-                loss = loss + self.barlow_twins_weight * same_target_barlow_twins(
-                    states, targets, self.barlow_twins_lambda)
-            share = lengths[chunk].sum() / positions
-            (loss * share).backward()
+        for i, chunk in enumerate(chunks):
+            batch = {name: a[chunk] for name, a in arrays.items()}
+            synchronise = distributed is None or i == len(chunks) - 1
+            with contextlib.nullcontext() if synchronise else distributed.no_sync():
+                if distributed is None:
+                    loss, states, targets = self._batch_loss(network, batch, rng, device)
+                else:
+                    loss, states, targets = distributed(batch)
+                if self.barlow_twins_weight > 0:
+                    loss = loss + self.barlow_twins_weight * same_target_barlow_twins(
+                        states, targets, self.barlow_twins_lambda)
+                share = lengths[chunk].sum() / positions
+                (loss * share).backward()
             value += loss.item() * share
         return value
 

@@ -61,7 +61,8 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
         recommend, the most recent ``max_length - 1`` items and the [MASK].
     embedding_dim, n_blocks, n_heads, dropout, optimizer, learning_rate, batch_size : see SASRec
         Defaults 64, 2, 1, 0.1, 1e-3 and 128.
-    max_epochs, eval_every, patience, n_items, device, random_state, verbose : see SASRec
+    max_epochs, eval_every, patience, n_processes : see SASRec
+    n_items, device, random_state, verbose : see SASRec
         Defaults 100, 1, 10, None, "auto", None and 0.
 
     Attributes
@@ -146,6 +147,7 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
         max_epochs=100,
         eval_every=1,
         patience=10,
+        n_processes=1,
         n_items=None,
         device="auto",
         random_state=None,
@@ -171,6 +173,7 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
         self.max_epochs = max_epochs
         self.eval_every = eval_every
         self.patience = patience
+        self.n_processes = n_processes
         self.n_items = n_items
         self.device = device
         self.random_state = random_state

@@ -311,6 +311,23 @@ class NextItemNetwork(nn.Module):
         return self(tokens, last)[:, 0]
 
 
+class BatchLoss(nn.Module):
+    """A network and the function of its batch loss as one module, which DDP wraps.
+
+    Every use of the parameters (the tied item table scores the outputs after the encoder)
+    is then inside ``forward``, as DistributedDataParallel needs to synchronise the
+    gradients of all of them.
+    """
+
+    def __init__(self, network, loss):
+        super().__init__()
+        self.network = network
+        self.loss = loss
+
+    def forward(self, batch):
+        return self.loss(self.network, batch)
+
+
 class TopItems(nn.Module):
     """Token rows to their top-``k`` items and scores: the graph a served model runs.
 

@@ -48,7 +48,8 @@ class PNFRec(_TransformerRecommender):
         Most recent liked (and, separately, disliked) items each encoder reads.
     embedding_dim, n_blocks, n_heads, dropout, optimizer, learning_rate, batch_size : see SASRec
         Defaults 64, 2, 1, 0.1, 1e-3 and 128.
-    max_epochs, eval_every, patience, n_items, device, random_state, verbose : see SASRec
+    max_epochs, eval_every, patience, n_processes : see SASRec
+    n_items, device, random_state, verbose : see SASRec
         Defaults 100, 10, None, "auto", None and 0.
 
     Attributes
@@ -114,6 +115,7 @@ class PNFRec(_TransformerRecommender):
         max_epochs=100,
         eval_every=1,
         patience=10,
+        n_processes=1,
         n_items=None,
         device="auto",
         random_state=None,
@@ -136,6 +138,7 @@ class PNFRec(_TransformerRecommender):
         self.max_epochs = max_epochs
         self.eval_every = eval_every
         self.patience = patience
+        self.n_processes = n_processes
         self.n_items = n_items
         self.device = device
         self.random_state = random_state

@@ -105,6 +105,13 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
         With ``X_valid``, training stops after this many evaluations without a better
         validation NDCG@10; ``None`` trains ``max_epochs`` epochs. Either way the weights of
         the best evaluation are kept.
+    n_processes : int, default=1
+        Processes that train together with torch's DistributedDataParallel (``gloo`` on
+        the CPU, ``nccl`` with one GPU per process on CUDA), started by ``fit`` with
+        ``torch.multiprocessing``. Each batch of ``batch_size`` histories is split among them
+        and their gradients are averaged, so the steps are those of one process up to the
+        random draws (negatives, masks, dropout), which differ. Each process gets an equal
+        share of torch's threads; validation runs in the first.
     n_items : int or None, default=None
         Size of the catalogue (ids ``0`` to ``n_items - 1``). ``None``: one more than the
         largest id in ``fit``'s ``X`` and ``y``. Give it when validation or test histories
@@ -192,6 +199,7 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
         max_epochs=100,
         eval_every=1,
         patience=10,
+        n_processes=1,
         n_items=None,
         device="auto",
         random_state=None,
@@ -215,6 +223,7 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
         self.max_epochs = max_epochs
         self.eval_every = eval_every
         self.patience = patience
+        self.n_processes = n_processes
         self.n_items = n_items
         self.device = device
         self.random_state = random_state

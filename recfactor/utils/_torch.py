@@ -127,6 +127,73 @@ def make_optimizer(name, parameters, learning_rate, **adam_options):
     return AdaGram(parameters, lr=learning_rate)
 
 
+def train_in_processes(estimator, n_processes, payload):
+    """Run ``estimator._train_process(rank, n_processes, payload)`` in ``n_processes``
+    processes joined by a torch.distributed process group; return rank 0's result.
+
+    The processes are started with ``torch.multiprocessing`` ("spawn": each imports
+    recfactor afresh and receives the estimator pickled, its modules as weights) and talk
+    over TCP on the loopback interface: ``gloo`` on the CPU, ``nccl`` when
+    ``payload["device"]`` is a CUDA device. Each process gets an equal share of the caller's
+    torch threads. Rank 0 hands its result back in a pickle file, read once all have ended
+    (a pipe could fill while the caller waits for the processes to end).
+    """
+    torch = import_torch()
+    import pickle
+    import socket
+    import tempfile
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    threads = max(1, torch.get_num_threads() // n_processes)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "result.pickle"
+        torch.multiprocessing.start_processes(
+            _process_main, args=(n_processes, port, threads, estimator, payload, path),
+            nprocs=n_processes, join=True, start_method="spawn",
+        )
+        return pickle.loads(path.read_bytes())
+
+
+def _process_main(rank, n_processes, port, threads, estimator, payload, path):
+    import pickle
+
+    import torch
+    import torch.distributed as dist
+
+    torch.set_num_threads(threads)
+    backend = "nccl" if payload["device"].type == "cuda" else "gloo"
+    dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+                            world_size=n_processes)
+    try:
+        result = estimator._train_process(rank, n_processes, payload)
+        if rank == 0:
+            path.write_bytes(pickle.dumps(result))
+    finally:
+        dist.destroy_process_group()
+
+
+def broadcast_from_first(value):
+    """``value`` of process 0, in every process of the group (a picklable object)."""
+    import torch.distributed as dist
+
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def mean_over_processes(value):
+    """The mean of a float over the processes of the group."""
+    import torch
+    import torch.distributed as dist
+
+    total = torch.tensor([float(value)], dtype=torch.float64)
+    dist.all_reduce(total)
+    return total.item() / dist.get_world_size()
+
+
 class TrainingHistory:
     """What :func:`train_epochs` did.
 

@@ -111,7 +111,9 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
         ``torch.multiprocessing``. Each batch of ``batch_size`` histories is split among them
         and their gradients are averaged, so the steps are those of one process up to the
         random draws (negatives, masks, dropout), which differ. Each process gets an equal
-        share of torch's threads; validation runs in the first.
+        share of torch's threads; validation runs in the first. As with any spawned
+        process, a script that fits with ``n_processes > 1`` needs the
+        ``if __name__ == "__main__":`` guard.
     n_items : int or None, default=None
         Size of the catalogue (ids ``0`` to ``n_items - 1``). ``None``: one more than the
         largest id in ``fit``'s ``X`` and ``y``. Give it when validation or test histories

@@ -7,11 +7,13 @@ last step, but not the methods a recommender adds. :class:`RecommenderPipeline` 
 available only when the last step has it.
 """
 
+import numpy as np
+import pandas as pd
 from sklearn.pipeline import Pipeline
 from sklearn.pipeline import make_pipeline as _make_sklearn_pipeline
 from sklearn.utils.metaestimators import available_if
 
-__all__ = ["RecommenderPipeline", "make_pipeline"]
+__all__ = ["RecommenderPipeline", "make_pipeline", "recommend_log"]
 
 
 def _final_step_has(method):
@@ -150,3 +152,71 @@ def make_pipeline(*steps, **kwargs):
     (2, 3)
     """
     return RecommenderPipeline(**_make_sklearn_pipeline(*steps, **kwargs).get_params(deep=False))
+
+
+def recommend_log(log, model, item_ids, k=10, *, user_col="user_id", item_col="item_id",
+                  value_col=None, exclude_seen=True):
+    """Recommendations for the users of an interaction log, as a long table.
+
+    The log's users become the rows of a matrix over the model's items (``item_ids``, the
+    columns it was fitted on; items outside it are dropped), ``model.recommend`` ranks them
+    in bounded memory, and the result is a table of ``k`` rows per user. It works on any
+    part of a log that holds whole users, so a Dask DataFrame partitioned by user is scored
+    in parallel, partition by partition, on a cluster (the log comes first for that)::
+
+        recommendations = log.map_partitions(recommend_log, model, item_ids, k,
+                                             meta=recommend_log(log._meta, model, item_ids, k))
+
+    Parameters
+    ----------
+    log : pandas.DataFrame
+        Interactions, one per row.
+    model : fitted estimator with ``recommend``
+        A collaborative model or a :class:`RecommenderPipeline` whose samples are rows of
+        a user x item matrix.
+    item_ids : array-like of shape (n_items,)
+        The raw id of each of the model's items, in order (the vocabulary of
+        :func:`~recfactor.preprocessing.log_to_matrix` on the training log).
+    k : int, default=10
+        Items per user.
+    user_col, item_col, value_col : str
+        Columns of the log, as for :func:`~recfactor.preprocessing.log_to_matrix`.
+    exclude_seen : bool, default=True
+        Passed to ``recommend``.
+
+    Returns
+    -------
+    recommendations : pandas.DataFrame
+        Columns ``user_col``, ``"rank"`` (1 is the best) and ``item_col``, sorted by user and
+        rank; a user with fewer than ``k`` items left to recommend has fewer rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from recfactor.decomposition import PureSVD
+    >>> from recfactor.pipeline import recommend_log
+    >>> from recfactor.preprocessing import log_to_matrix
+    >>> log = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": ["a", "b", "b", "c", "a"]})
+    >>> X, users, items = log_to_matrix(log)
+    >>> model = PureSVD(rank=1, random_state=0).fit(X)
+    >>> recommend_log(log[log["user_id"] == 3], model, items, k=2)
+       user_id  rank item_id
+    0        3     1       b
+    1        3     2       c
+    """
+    from .preprocessing import log_to_matrix
+
+    item_ids = np.asarray(item_ids)
+    if len(log) == 0:  # an empty partition, or Dask's metadata
+        return pd.DataFrame({user_col: log[user_col].to_numpy(),
+                             "rank": np.empty(0, dtype=np.int64),
+                             item_col: np.empty(0, dtype=item_ids.dtype)})
+    X, users, _ = log_to_matrix(log, user_col=user_col, item_col=item_col,
+                                value_col=value_col, item_ids=item_ids, handle_unknown="ignore")
+    items = model.recommend(X, k=k, exclude_seen=exclude_seen)
+    found = items >= 0
+    return pd.DataFrame({
+        user_col: np.repeat(users, found.sum(axis=1)),
+        "rank": np.nonzero(found)[1] + 1,
+        item_col: item_ids[items[found]],
+    })

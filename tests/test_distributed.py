@@ -7,6 +7,7 @@ and stops it at the end. Each search runs twice, serially and on the cluster: th
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
@@ -97,3 +98,28 @@ def test_knowledge_graph_cross_validation(client):
     for here, there in zip(serial["estimator"], parallel["estimator"]):
         np.testing.assert_allclose(there.predict(triples[:5]), here.predict(triples[:5]),
                                    rtol=1e-5)
+
+
+def test_recommendations_for_a_partitioned_log_on_the_cluster(client):
+    import dask.dataframe as dd
+
+    from recfactor.pipeline import recommend_log
+    from recfactor.preprocessing import log_to_matrix
+
+    X = make_interactions(n_users=300, n_items=80, random_state=0).tocoo()
+    log = pd.DataFrame({"user_id": X.row + 1000, "item_id": X.col * 10})
+    matrix, users, items = log_to_matrix(log)
+    model = PureSVD(rank=8, random_state=0).fit(matrix)
+    # Users 1000..1299 in 4 partitions of whole users.
+    frame = dd.from_pandas(log.sort_values("user_id"), npartitions=4, sort=False)
+    frame = frame.set_index("user_id", sorted=True, drop=False).reset_index(drop=True)
+    meta = recommend_log(log.iloc[:0], model, items, 5)
+    with distributed.get_task_stream(client) as tasks:
+        result = frame.map_partitions(recommend_log, model, items, 5, meta=meta).compute()
+    assert len(tasks.data) > 0
+    expected = recommend_log(log, model, items, 5)
+    result = result.sort_values(["user_id", "rank"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(result, expected, check_dtype=False)
+    np.testing.assert_array_equal(
+        expected["item_id"].to_numpy().reshape(-1, 5),
+        items[model.recommend(matrix, k=5)])

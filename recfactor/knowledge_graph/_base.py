@@ -21,7 +21,9 @@ from ..utils._torch import (
     EPOCH_CONSTRAINTS,
     OPTIMIZER_CONSTRAINTS,
     TorchEstimatorMixin,
+    broadcast_from_first,
     seeded_fit,
+    train_in_processes,
 )
 from ..utils._validation import _check_k
 
@@ -32,6 +34,7 @@ _TRAINING_CONSTRAINTS = {
     "learning_rate": [Interval(Real, 0, None, closed="neither")],
     "batch_size": [Interval(Integral, 2, None, closed="left")],
     **EPOCH_CONSTRAINTS,
+    "n_processes": [Interval(Integral, 1, None, closed="left")],
     "device": "no_validation",  # checked by recfactor.utils.resolve_device
     "random_state": ["random_state"],
     "verbose": ["verbose"],
@@ -165,42 +168,79 @@ class _KnowledgeGraphModel(TorchEstimatorMixin, TransformerMixin, BaseEstimator)
         self, scorer, parameters, X, X_valid, known, *, learning_rate, decay_rate, rng, device
     ):
         """Train ``scorer`` on the encoded triples ``X``; ``known`` (encoded triples, X and
-        X_valid among them) is the filter of every later evaluation."""
+        X_valid among them) is the filter of every later evaluation.
+
+        ``parameters`` are those of ``module_`` (all that is trained); with
+        ``n_processes > 1`` the training runs in that many processes (see
+        :meth:`_train_process`) and ``module_`` receives the result.
+        """
+        self._known_triples = known
+        training = dict(X=X, X_valid=X_valid, known=known, learning_rate=learning_rate,
+                        decay_rate=decay_rate, device=device)
+        if self.n_processes == 1:
+            history = self._one_to_n(scorer, parameters, training, rng)
+        else:
+            torch = import_torch()
+            training["seed"] = int(rng.randint(np.iinfo(np.int32).max))
+            weights, history = train_in_processes(self, self.n_processes, training)
+            self.module_.load_state_dict({key: torch.from_numpy(array)
+                                          for key, array in weights.items()})
+        self._record_training(history)
+
+    def _train_process(self, rank, n_processes, training):
+        """One process's training; rank 0 returns ``module_``'s weights and the history."""
+        torch = import_torch()
+        device = training["device"]
+        if device.type == "cuda":
+            device = torch.device("cuda", rank)
+        training = {**training, "device": device}
+        # The same start everywhere (the pickled modules), a dropout of each process's own.
+        torch.manual_seed(training["seed"] + rank)
+        scorer = self._scorer().to(device)
+        history = self._one_to_n(scorer, self.module_.parameters(), training,
+                                 np.random.RandomState(training["seed"]), rank=rank,
+                                 n_processes=n_processes)
+        weights = {key: tensor.detach().cpu().numpy()
+                   for key, tensor in self.module_.state_dict().items()}
+        return weights, history
+
+    def _one_to_n(self, scorer, parameters, training, rng, *, rank=0, n_processes=1):
         from ._training import QueryAnswers, filtered_ranks_of_triples, train_one_to_n
 
-        self._known_triples = known
-        if X_valid is None:
-            validate = None
-        else:
-            answers = QueryAnswers(known, self._n_entities, self._n_relations)
+        device = training["device"]
+        validated = training["X_valid"] is not None
+        if validated:
+            answers = QueryAnswers(training["known"], self._n_entities, self._n_relations)
 
-            def validate():
-                return mrr(
-                    filtered_ranks_of_triples(
-                        scorer, X_valid, answers, n_relations=self._n_relations,
-                        block=self._block_size(), device=device,
-                    )
-                )
+        def validate():
+            if rank > 0:
+                return broadcast_from_first(None)
+            score = mrr(filtered_ranks_of_triples(
+                scorer, training["X_valid"], answers, n_relations=self._n_relations,
+                block=self._block_size(), device=device,
+            ))
+            return score if n_processes == 1 else broadcast_from_first(score)
 
-        history = train_one_to_n(
+        return train_one_to_n(
             scorer,
             parameters,
-            QueryAnswers(X, self._n_entities, self._n_relations),
+            QueryAnswers(training["X"], self._n_entities, self._n_relations),
             label_smoothing=self.label_smoothing,
             optimizer=self.optimizer,
-            learning_rate=learning_rate,
-            decay_rate=decay_rate,
+            learning_rate=training["learning_rate"],
+            decay_rate=training["decay_rate"],
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,
             eval_every=self.eval_every,
             patience=self.patience,
-            validate=validate,
+            validate=validate if validated else None,
             rng=rng,
             device=device,
-            verbose=self.verbose,
+            verbose=self.verbose if rank == 0 else 0,
             description=type(self).__name__,
+            rank=rank,
+            n_processes=n_processes,
         )
-        self._record_training(history)
 
     # -- inference ------------------------------------------------------------------------
 

@@ -67,6 +67,9 @@ class MIGTF(_KnowledgeGraphModel):
     patience : int or None, default=10
         With ``X_valid``, evaluations without improvement before training stops (never with
         ``None``); the best parameters are kept.
+    n_processes : int, default=1
+        As in :class:`TuckER`, for the hyperbolic term (the base is fitted as its own
+        ``n_processes`` says).
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         Where to train and predict; the base is moved there too.
     random_state : int, RandomState instance or None, default=None
@@ -148,6 +151,7 @@ class MIGTF(_KnowledgeGraphModel):
         max_epochs=200,
         eval_every=5,
         patience=10,
+        n_processes=1,
         device="auto",
         random_state=None,
         verbose=0,
@@ -164,6 +168,7 @@ class MIGTF(_KnowledgeGraphModel):
         self.max_epochs = max_epochs
         self.eval_every = eval_every
         self.patience = patience
+        self.n_processes = n_processes
         self.device = device
         self.random_state = random_state
         self.verbose = verbose

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..utils._blocks import row_blocks
-from ..utils._torch import make_optimizer, train_epochs
+from ..utils._torch import make_optimizer, mean_over_processes, train_epochs
 
 
 def reciprocal_queries(triples, n_relations):
@@ -252,6 +252,8 @@ def train_one_to_n(
     device,
     verbose,
     description,
+    rank=0,
+    n_processes=1,
 ):
     """Train ``scorer`` with 1-N scoring and binary cross-entropy.
 
@@ -268,6 +270,10 @@ def train_one_to_n(
     restored, the starting ones included: a correction trained on top of a fitted model
     (MIGTF) then never ends worse on validation than the model alone.
 
+    With ``n_processes > 1``, this is process ``rank`` of a process group: every process
+    draws the same batches from ``rng``, computes the loss of its share of each, and
+    DistributedDataParallel averages the gradients, so all take the same steps.
+
     Returns
     -------
     history : recfactor.utils._torch.TrainingHistory
@@ -276,10 +282,20 @@ def train_one_to_n(
     optimizer = make_optimizer(optimizer, parameters, learning_rate, fused=True)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=decay_rate)
 
+    model = scorer
+    if n_processes > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(scorer)
+
     def run_epoch():
         epoch_loss = 0.0
         for batch in _batches(rng.permutation(queries.n_queries), batch_size):
-            logits = scorer(
+            shares = np.array_split(batch, n_processes)
+            if min(share.size for share in shares) < 2:
+                continue  # batch normalisation needs two queries in every process
+            batch = shares[rank]
+            logits = model(
                 torch.as_tensor(queries.entities[batch], device=device),
                 torch.as_tensor(queries.relations[batch], device=device),
             )
@@ -289,7 +305,9 @@ def train_one_to_n(
             optimizer.step()
             epoch_loss += loss.item() * batch.size
         scheduler.step()
-        return epoch_loss / queries.n_queries
+        if n_processes == 1:
+            return epoch_loss / queries.n_queries
+        return mean_over_processes(epoch_loss * n_processes / queries.n_queries)
 
     return train_epochs(scorer, run_epoch, max_epochs=max_epochs, validate=validate,
                         eval_every=eval_every, patience=patience, verbose=verbose,

@@ -100,6 +100,12 @@ class TuckER(_KnowledgeGraphModel):
         With ``X_valid``, training stops after this many evaluations without a better
         validation MRR; ``None`` trains ``max_epochs`` epochs. Either way the parameters of
         the best evaluation are kept.
+    n_processes : int, default=1
+        Processes that train together with torch's DistributedDataParallel (``gloo`` on
+        the CPU, ``nccl`` with one GPU per process), started by ``fit``; each batch of
+        queries is split among them and their gradients averaged. Validation runs in the
+        first. A script that fits with ``n_processes > 1`` needs the
+        ``if __name__ == "__main__":`` guard.
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         Where to train and predict; "auto" picks CUDA when available.
     random_state : int, RandomState instance or None, default=None
@@ -223,6 +229,7 @@ class TuckER(_KnowledgeGraphModel):
         max_epochs=500,
         eval_every=5,
         patience=10,
+        n_processes=1,
         device="auto",
         random_state=None,
         verbose=0,
@@ -240,6 +247,7 @@ class TuckER(_KnowledgeGraphModel):
         self.max_epochs = max_epochs
         self.eval_every = eval_every
         self.patience = patience
+        self.n_processes = n_processes
         self.device = device
         self.random_state = random_state
         self.verbose = verbose

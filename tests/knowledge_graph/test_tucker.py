@@ -9,7 +9,7 @@ import pytest
 from sklearn.model_selection import cross_val_score
 from sklearn.utils._param_validation import InvalidParameterError
 
-from recfactor.knowledge_graph import TuckER
+from recfactor.knowledge_graph import MIGTF, TuckER
 from recfactor.knowledge_graph._tucker import _auto_settings
 
 torch = pytest.importorskip("torch")
@@ -347,3 +347,19 @@ def test_compressing_the_entity_table(fitted, split):
         tuned.compress(train, 0.3)
     with pytest.raises(InvalidParameterError):
         copy.deepcopy(fitted).compress(train, keep=1.5)
+
+
+def test_two_processes_train_tucker_and_the_hyperbolic_term(split, reference_mrr):
+    train, valid, test = split
+    settings = dict(**SMALL, max_epochs=30, eval_every=5, random_state=0)
+    one = TuckER(**settings).fit(train, X_valid=valid)
+    two = TuckER(**settings, n_processes=2).fit(train, X_valid=valid)
+    answers = np.concatenate([train[:, 2], train[:, 0]])
+    popularity = np.bincount(answers, minlength=100).astype(float)
+    assert two.score(test) > 2 * reference_mrr(lambda e, r: popularity, train, test)
+    assert two.score(test) > 0.8 * one.score(test)
+    assert len(two.validation_scores_) == 7 and two.validation_scores_[0] == pytest.approx(
+        one.validation_scores_[0])
+    corrected = MIGTF(base=two, hyperbolic_dim=4, max_epochs=3, device="cpu", n_processes=2,
+                      random_state=0).fit(train, X_valid=valid)
+    assert corrected.score(test) >= 0.95 * two.score(test)

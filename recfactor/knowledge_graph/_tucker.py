@@ -290,7 +290,7 @@ class TuckER(_KnowledgeGraphModel):
                  fine_tune_epochs=0):
         """Replace the entity table by two low-rank factors, in place.
 
-        The table (n_entities x entity_dim_, the subjects' embeddings and the output layer
+        The table (``n_entities x entity_dim_``, the subjects' embeddings and the output layer
         alike) becomes the product of two factors of rank
         ``r = max(1, floor(keep * n_entities * entity_dim_ / (n_entities + entity_dim_)))``
         found by :func:`~recfactor.decomposition.fisher_weighted_svd`: ``r * (n_entities +

@@ -67,6 +67,7 @@ from multiprocessing import get_context
 
 import numpy as np
 import pandas as pd
+from _threads import limit_threads
 
 OPTIMIZERS = ["adam", "adagrad", "adagram"]
 LABELS = {"adam": "Adam", "adagrad": "Adagrad", "adagram": "AdaGram"}
@@ -82,22 +83,6 @@ GRIDS = {
 }
 SASREC = {"max_length": 50}  # on top of bench_sequential's COMMON
 WARMUP_STEPS = 5
-
-
-def limit_threads(threads):
-    """One size for every thread pool: torch's, BLAS's, OpenMP's and Numba's."""
-    if threads is None:
-        return
-    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                     "NUMBA_NUM_THREADS"):
-        os.environ[variable] = str(threads)
-    import numba
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(threads)
-    numba.set_num_threads(threads)
-    threadpool_limits(threads)
 
 
 def rss_mib():

@@ -52,6 +52,7 @@ import time
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from _threads import limit_threads
 
 K = 10
 NAMES = {"100k": "MovieLens-100K", "latest-small": "MovieLens ml-latest-small",
@@ -381,21 +382,7 @@ def main():
     parser.add_argument("--patience", type=int, default=5,
                         help="Beauty: epochs without validation gain before stopping")
     args = parser.parse_args()
-    if args.threads is not None:
-        # Before numba is imported: its thread pool takes NUMBA_NUM_THREADS at launch, and
-        # a later change of the variable is an error at the next compilation.
-        for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                         "NUMBA_NUM_THREADS"):
-            os.environ[variable] = str(args.threads)  # also for the RecTools worker
-        import numba
-        import torch
-        from threadpoolctl import threadpool_limits
-
-        # Every pool, not only torch's: an idle OpenMP or BLAS pool left at the core count
-        # spins on the core the other library's timed run needs.
-        torch.set_num_threads(args.threads)
-        numba.set_num_threads(args.threads)
-        threadpool_limits(args.threads)
+    limit_threads(args.threads)
     python = None
     if not args.skip_peers:
         ok, why = rectools_available(args.rectools_python)

@@ -196,7 +196,7 @@ def fisher_weighted_svd(W, rank, *, method="gfwsvd", gradients=None, fisher_fact
     left : ndarray of shape (m, rank)
     right : ndarray of shape (rank, n)
         ``left @ right`` is the compressed ``W``: ``rank * (m + n)`` numbers instead of
-        ``m * n``.
+        ``m * n``. Column ``j`` of ``left`` and row ``j`` of ``right`` have the same norm.
 
     Examples
     --------
@@ -246,7 +246,13 @@ def fisher_weighted_svd(W, rank, *, method="gfwsvd", gradients=None, fisher_fact
                             random_state=random_state)
     left = solve_triangular(L_C.T, U * s, lower=False)
     right = solve_triangular(L_B.T, Vt.T, lower=False).T
-    return left, right
+    # Each component split evenly between the factors: the Fisher's scale (tiny gradients
+    # give huge inverse weights) would otherwise sit in one of them, and a fine-tune by
+    # Adam, whose steps ignore a parameter's scale, wrecks the other.
+    balance = np.sqrt(np.linalg.norm(right, axis=1) / np.maximum(
+        np.linalg.norm(left, axis=0), np.finfo(np.float64).tiny))
+    balance[balance == 0] = 1.0
+    return left * balance, right / balance[:, None]
 
 
 def _check_gradients(gradients, shape, method):

@@ -164,3 +164,15 @@ def test_bad_gradients_are_rejected():
         kronecker_fisher(np.ones((4, 3)))
     with pytest.raises(ValueError, match="NaN"):
         kronecker_fisher(np.full((2, 3, 3), np.nan))
+
+
+@pytest.mark.parametrize("method", ["gfwsvd", "fwsvd", "svd"])
+def test_each_component_is_split_evenly_between_the_factors(method):
+    rng = np.random.default_rng(4)
+    W = rng.normal(size=(12, 7))
+    # Gradients of very different scales: the Fisher's weights are far from 1.
+    gradients = 1e-4 * rng.normal(size=(30, 12, 7))
+    left, right = fisher_weighted_svd(W, 3, method=method, gradients=gradients,
+                                      random_state=0)
+    np.testing.assert_allclose(np.linalg.norm(left, axis=0), np.linalg.norm(right, axis=1),
+                               rtol=1e-10)

@@ -1,8 +1,9 @@
 """How fit time and peak memory grow with the number of users and items.
 
 Run: ``python benchmarks/bench_scaling.py`` (``--max-users 1000000``, ``--max-items 200000``,
-``--time-limit 300``, ``--threads 2``, ``--memory-limit-gb 20``, ``--sasrec-histories 2000``,
-``--models PureSVD EASE ...``, ``--json results.json``, ``--plots-dir docs/_static``);
+``--time-limit 300``, ``--threads 1``, ``--memory-limit-gb 20``, ``--sasrec-histories 2000``,
+``--models PureSVD EASE ...``, ``--json results.json``, ``--plots-dir docs/_static``;
+``--report results.json`` prints the tables and draws the figures of a saved run);
 ``--quick`` runs a tiny grid in about a minute, as a smoke test (no plots unless
 ``--plots-dir`` is given).
 
@@ -22,31 +23,38 @@ Models: PureSVD (rank 64), EASE (l2 500, ``max_items`` raised), ALS (rank 64, 3 
 HybridSVD (rank 64, alpha 0.5, the item features), ContentKNN (50 neighbours; its ``fit``
 only stores the matrices, so the time of ``recommend(k=10)`` for 1,000 items taken as cold is
 measured too, in the same process), and ``recommend(X, k=10)`` for every user of a fitted
-PureSVD (its item factors come from the PureSVD fit of the same size; random orthonormal
-ones when that fit did not run). SASRec: embedding_dim 64, max_length 50, 2 blocks,
-batch 128, one epoch, ``device="cpu"``.
+PureSVD (its item factors come from the PureSVD fit of the same size; random orthonormal ones
+when that fit did not run). SASRec: embedding_dim 64, max_length 50, 2 blocks, batch 128, one
+epoch, ``device="cpu"``.
 
 Each (model, size) runs in a fresh process (``ProcessPoolExecutor(max_workers=1)`` with the
 ``spawn`` context, one task per process), which loads the data saved by the parent, warms the
 model up on a tiny problem (imports, Numba caches, torch kernels), then measures. Seconds are
-wall-clock seconds of the call. Peak memory is ``ru_maxrss`` after the call minus the RSS
-just before it: what the call itself added at its peak. When ``ru_maxrss`` did not grow
-during the call the true peak is lower, and the cell says ``<=``. A size whose predicted
-memory exceeds ``--memory-limit-gb`` (EASE: ``8 n_items^2`` bytes, the one dense
-items x items matrix that EASE builds, factorises and inverts in place, plus the column blocks
-of the Gram matrix; SASRec with ``"ce"``: the logits of a batch, their softmax and gradients,
-about ``5 x 4 x batch x max_length x n_items`` bytes) is skipped and printed as "does not fit
-in 24 GB". A sweep stops for a model after a size takes longer than ``--time-limit`` seconds
-(the process is killed at the limit plus the time to load the data), or when the slope of its
-last two sizes predicts more than twice the limit for the next one.
+wall-clock seconds of the call. Peak memory is the peak RSS during the call minus the RSS
+just before it: ``VmHWM`` of ``/proc/self/status``, reset to the current RSS just before the
+call (``5`` written to ``/proc/self/clear_refs``). ``ru_maxrss`` minus the same RSS is saved
+too (``--json``), but in a spawned child it still holds the parent's RSS at the fork and the
+peaks of the loading and the warm-up, so it is only an upper bound (the table says ``<=``
+where the reset is not allowed and ``ru_maxrss`` is used). With ``--quick`` only the first
+task gets a fresh process and the others run in the parent, so that the smoke test is quick.
 
-BLAS, OpenMP and Numba get ``--threads`` threads in every process (environment variables set
-before the process starts), torch ``torch.set_num_threads(threads)``; the ALS processes get
-``OPENBLAS_NUM_THREADS=1`` (implicit parallelises over users and items itself, and recfactor
-also limits BLAS to one thread inside ``fit``). The script prints RST tables (model x size:
-seconds, peak MB), the exponent of a line fitted to log(seconds) and log(MB) against log(size)
-(``np.polyfit``, over every measured size and over the largest three), and saves three
-figures: ``scaling_users.png``, ``scaling_items.png``, ``scaling_sasrec.png``.
+A size whose predicted memory exceeds ``--memory-limit-gb`` (EASE: ``8 n_items^2`` bytes, the
+one dense items x items matrix that EASE builds, factorises and inverts in place, plus the
+column blocks of the Gram matrix; SASRec with ``"ce"``: twice a float32 batch x max_length x
+n_items tensor, about what was measured) is skipped and printed as "does not fit in 24 GB". A
+sweep stops for a model after a size takes longer than ``--time-limit`` seconds (the process
+is killed at the limit plus the time to load the data), or when the slope of its last two
+sizes predicts more than twice the limit for the next one.
+
+BLAS, OpenMP and Numba get ``--threads`` threads in every process (default 1: with the second
+core busy with another job, two threads made torch and LAPACK several times slower;
+environment variables set before the process starts), torch
+``torch.set_num_threads(threads)``; the ALS processes get ``OPENBLAS_NUM_THREADS=1``
+(implicit parallelises over users and items itself, and recfactor also limits BLAS to one
+thread inside ``fit``). The script prints RST tables (model x size: seconds, peak MB), the
+exponent of a line fitted to log(seconds) and log(MB) against log(size) (``np.polyfit``, over
+every measured size and over the largest three), and saves three figures:
+``scaling_users.png``, ``scaling_items.png``, ``scaling_sasrec.png``.
 """
 
 import argparse

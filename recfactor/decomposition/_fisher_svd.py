@@ -171,6 +171,11 @@ def fisher_weighted_svd(W, rank, *, method="gfwsvd", gradients=None, fisher_fact
     each row's summed squared gradients and ``B = I``; ``method="svd"`` is plain truncated
     SVD (``C = B = I``).
 
+    ``"svd"`` and ``"fwsvd"`` cost a truncated SVD of ``W`` (row-scaled for ``"fwsvd"``).
+    ``"gfwsvd"`` forms the dense factors ``C`` and ``B`` and their Cholesky factors:
+    ``O(m^3 + n^3)`` time and ``O(m^2 + n^2)`` memory, which bounds the rows of the matrices
+    it can compress (an item table of tens of thousands of rows needs several GB).
+
     Parameters
     ----------
     W : array-like of shape (m, n)
@@ -224,7 +229,8 @@ def fisher_weighted_svd(W, rank, *, method="gfwsvd", gradients=None, fisher_fact
         raise ValueError(f"rank={rank} is larger than the smaller side, {min(m, n)}, of the "
                          f"{m} x {n} matrix W.")
     if method == "svd":
-        C, B = np.eye(m), np.eye(n)
+        U, s, Vt = weighted_svd(W, rank, random_state=random_state)
+        left, right = U * s, Vt
     elif method == "fwsvd":
         G = _check_gradients(gradients, W.shape, method)
         weights = (G ** 2).sum(axis=(0, 2))
@@ -232,20 +238,25 @@ def fisher_weighted_svd(W, rank, *, method="gfwsvd", gradients=None, fisher_fact
         if not weights.min() > 0:
             raise ValueError("fwsvd needs a nonzero gradient in every row of W (or shrinkage "
                              "above 0).")
-        C, B = np.diag(weights), np.eye(n)
-    elif fisher_factors is not None:
-        C, B = (np.asarray(factor, dtype=np.float64) for factor in fisher_factors)
-        if C.shape != (m, m) or B.shape != (n, n):
-            raise ValueError(f"fisher_factors must be (C, B) of shapes ({m}, {m}) and ({n}, "
-                             f"{n}) for W of shape {W.shape}, got {C.shape} and {B.shape}.")
+        # C = diag(weights), B = I: the triangular factors are the row scales themselves.
+        roots = np.sqrt(weights)[:, None]
+        U, s, Vt = weighted_svd(roots * W, rank, random_state=random_state)
+        left, right = U * s / roots, Vt
     else:
-        C, B = kronecker_fisher(_check_gradients(gradients, W.shape, method),
-                                shrinkage=shrinkage, random_state=random_state)
-    L_C, L_B = _cholesky(C, "C"), _cholesky(B, "B")
-    U, s, Vt = weighted_svd(W, rank, left_weight=L_C, right_weight=L_B,
-                            random_state=random_state)
-    left = solve_triangular(L_C.T, U * s, lower=False)
-    right = solve_triangular(L_B.T, Vt.T, lower=False).T
+        if fisher_factors is not None:
+            C, B = (np.asarray(factor, dtype=np.float64) for factor in fisher_factors)
+            if C.shape != (m, m) or B.shape != (n, n):
+                raise ValueError(f"fisher_factors must be (C, B) of shapes ({m}, {m}) and "
+                                 f"({n}, {n}) for W of shape {W.shape}, got {C.shape} and "
+                                 f"{B.shape}.")
+        else:
+            C, B = kronecker_fisher(_check_gradients(gradients, W.shape, method),
+                                    shrinkage=shrinkage, random_state=random_state)
+        L_C, L_B = _cholesky(C, "C"), _cholesky(B, "B")
+        U, s, Vt = weighted_svd(W, rank, left_weight=L_C, right_weight=L_B,
+                                random_state=random_state)
+        left = solve_triangular(L_C.T, U * s, lower=False)
+        right = solve_triangular(L_B.T, Vt.T, lower=False).T
     # Each component split evenly between the factors: the Fisher's scale (tiny gradients
     # give huge inverse weights) would otherwise sit in one of them, and a fine-tune by
     # Adam, whose steps ignore a parameter's scale, wrecks the other.

@@ -180,29 +180,16 @@ class _KnowledgeGraphModel(TorchEstimatorMixin, TransformerMixin, BaseEstimator)
         if self.n_processes == 1:
             history = self._one_to_n(scorer, parameters, training, rng)
         else:
-            torch = import_torch()
             training["seed"] = int(rng.randint(np.iinfo(np.int32).max))
-            weights, history = train_in_processes(self, self.n_processes, training)
-            self.module_.load_state_dict({key: torch.from_numpy(array)
-                                          for key, array in weights.items()})
+            history = train_in_processes(self, "module_", self.n_processes, training)
         self._record_training(history)
 
     def _train_process(self, rank, n_processes, training):
-        """One process's training; rank 0 returns ``module_``'s weights and the history."""
-        torch = import_torch()
-        device = training["device"]
-        if device.type == "cuda":
-            device = torch.device("cuda", rank)
-        training = {**training, "device": device}
-        # The same start everywhere (the pickled modules), a dropout of each process's own.
-        torch.manual_seed(training["seed"] + rank)
-        scorer = self._scorer().to(device)
-        history = self._one_to_n(scorer, self.module_.parameters(), training,
-                                 np.random.RandomState(training["seed"]), rank=rank,
-                                 n_processes=n_processes)
-        weights = {key: tensor.detach().cpu().numpy()
-                   for key, tensor in self.module_.state_dict().items()}
-        return weights, history
+        """One process's training (see :func:`~recfactor.utils._torch.train_in_processes`)."""
+        scorer = self._scorer().to(training["device"])
+        return self._one_to_n(scorer, self.module_.parameters(), training,
+                              np.random.RandomState(training["seed"]), rank=rank,
+                              n_processes=n_processes)
 
     def _one_to_n(self, scorer, parameters, training, rng, *, rank=0, n_processes=1):
         from ._training import QueryAnswers, filtered_ranks_of_triples, train_one_to_n

@@ -149,7 +149,9 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
             if self.n_processes == 1:
                 history = self._train(arrays, valid, rng, device, self.max_epochs)
             else:
-                history = self._train_in_processes(arrays, valid, seed, device)
+                history = train_in_processes(
+                    self, "network_", self.n_processes,
+                    dict(arrays=arrays, valid=valid, seed=seed, device=device))
             self._record_training(history)
         return self
 
@@ -235,30 +237,12 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
             description=type(self).__name__, metric="valid NDCG@10",
         )
 
-    def _train_in_processes(self, arrays, valid, seed, device):
-        """Train in ``n_processes`` processes (see :meth:`_train`); load the result here."""
-        torch = import_torch()
-        weights, history = train_in_processes(
-            self, self.n_processes, dict(arrays=arrays, valid=valid, seed=seed, device=device))
-        self.network_.load_state_dict({key: torch.from_numpy(array)
-                                       for key, array in weights.items()})
-        return history
-
     def _train_process(self, rank, n_processes, payload):
-        """One process's training; rank 0 returns the trained weights and the history."""
-        torch = import_torch()
-        device = payload["device"]
-        if device.type == "cuda":
-            device = torch.device("cuda", rank)
-        # The same start everywhere (the pickled network), a dropout of each process's own.
-        torch.manual_seed(payload["seed"] + rank)
-        self.network_.to(device)
-        history = self._train(payload["arrays"], payload["valid"],
-                              np.random.default_rng(payload["seed"]), device, self.max_epochs,
-                              rank=rank, n_processes=n_processes)
-        weights = {key: tensor.detach().cpu().numpy()
-                   for key, tensor in self.network_.state_dict().items()}
-        return weights, history
+        """One process's training (see :func:`~recfactor.utils._torch.train_in_processes`)."""
+        self.network_.to(payload["device"])
+        return self._train(payload["arrays"], payload["valid"],
+                           np.random.default_rng(payload["seed"]), payload["device"],
+                           self.max_epochs, rank=rank, n_processes=n_processes)
 
     def _backward_batch(self, network, arrays, rows, lengths, rng, device, *,
                         distributed=None):

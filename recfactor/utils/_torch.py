@@ -127,16 +127,37 @@ def make_optimizer(name, parameters, learning_rate, **adam_options):
     return AdaGram(parameters, lr=learning_rate)
 
 
-def train_in_processes(estimator, n_processes, payload):
-    """Run ``estimator._train_process(rank, n_processes, payload)`` in ``n_processes``
-    processes joined by a torch.distributed process group; return rank 0's result.
+def module_weights(module):
+    """The ``state_dict`` of ``module`` as NumPy arrays on the CPU."""
+    return {key: tensor.detach().cpu().numpy() for key, tensor in module.state_dict().items()}
 
-    The processes are started with ``torch.multiprocessing`` ("spawn": each imports
-    recfactor afresh and receives the estimator pickled, its modules as weights) and talk
-    over TCP on the loopback interface: ``gloo`` on the CPU, ``nccl`` when
-    ``payload["device"]`` is a CUDA device. Each process gets an equal share of the caller's
-    torch threads. Rank 0 hands its result back in a pickle file, read once all have ended
-    (a pipe could fill while the caller waits for the processes to end).
+
+def load_module_weights(module, weights, *, assign=False):
+    """Load arrays of :func:`module_weights` into ``module`` (``assign``: as its tensors)."""
+    torch = import_torch()
+    module.load_state_dict({key: torch.from_numpy(np.array(array))
+                            for key, array in weights.items()}, assign=assign)
+    return module
+
+
+def train_in_processes(estimator, module_name, n_processes, payload):
+    """Train ``estimator`` in ``n_processes`` processes joined by a torch.distributed
+    process group; load the result into its attribute ``module_name``.
+
+    Process ``rank`` calls ``estimator._train_process(rank, n_processes, payload)``, with
+    ``payload["device"]`` made its own (GPU ``rank`` on CUDA) and torch seeded from
+    ``payload["seed"] + rank`` (the same start everywhere, the pickled module; a dropout of
+    each process's own), and returns the TrainingHistory. The processes are started with
+    ``torch.multiprocessing`` ("spawn": each imports recfactor afresh and receives the
+    estimator pickled, its modules as weights) and talk over TCP on the loopback
+    interface: ``gloo`` on the CPU, ``nccl`` on CUDA. Each gets an equal share of the
+    caller's torch threads. Rank 0 hands its module's weights and its history back in a
+    pickle file, read once all have ended (a pipe could fill while the caller waits for the
+    processes to end).
+
+    Returns
+    -------
+    history : TrainingHistory
     """
     torch = import_torch()
     import pickle
@@ -151,26 +172,34 @@ def train_in_processes(estimator, n_processes, payload):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "result.pickle"
         torch.multiprocessing.start_processes(
-            _process_main, args=(n_processes, port, threads, estimator, payload, path),
+            _process_main,
+            args=(n_processes, port, threads, estimator, module_name, payload, path),
             nprocs=n_processes, join=True, start_method="spawn",
         )
-        return pickle.loads(path.read_bytes())
+        weights, history = pickle.loads(path.read_bytes())
+    load_module_weights(getattr(estimator, module_name), weights)
+    return history
 
 
-def _process_main(rank, n_processes, port, threads, estimator, payload, path):
+def _process_main(rank, n_processes, port, threads, estimator, module_name, payload, path):
     import pickle
 
     import torch
     import torch.distributed as dist
 
     torch.set_num_threads(threads)
-    backend = "nccl" if payload["device"].type == "cuda" else "gloo"
-    dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+    device = payload["device"]
+    if device.type == "cuda":
+        device = torch.device("cuda", rank)
+    torch.manual_seed(payload["seed"] + rank)
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                            init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                             world_size=n_processes)
     try:
-        result = estimator._train_process(rank, n_processes, payload)
+        history = estimator._train_process(rank, n_processes, {**payload, "device": device})
         if rank == 0:
-            path.write_bytes(pickle.dumps(result))
+            weights = module_weights(getattr(estimator, module_name))
+            path.write_bytes(pickle.dumps((weights, history)))
     finally:
         dist.destroy_process_group()
 
@@ -322,8 +351,7 @@ class TorchEstimatorMixin:
         state = dict(super().__getstate__())
         for name in self._torch_modules:
             if name in state:
-                state[name] = {key: tensor.detach().cpu().numpy()
-                               for key, tensor in state[name].state_dict().items()}
+                state[name] = module_weights(state[name])
         return state
 
     def __setstate__(self, state):
@@ -340,6 +368,4 @@ class TorchEstimatorMixin:
         with torch.device("meta"):
             module = self._build_module(name)
             restore_low_rank_layers(module, {key: array.shape for key, array in arrays.items()})
-        module.load_state_dict({key: torch.from_numpy(np.array(array))
-                                for key, array in arrays.items()}, assign=True)
-        return module.eval()
+        return load_module_weights(module, arrays, assign=True).eval()

@@ -3,7 +3,6 @@
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.linalg import solve_triangular
 from scipy.sparse.linalg import LinearOperator, svds
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_random_state
@@ -65,6 +64,12 @@ def kronecker_fisher(gradients, *, shrinkage=0.1, random_state=None):
     >>> C.shape, B.shape, bool(np.all(np.linalg.eigvalsh(C) > 0))
     ((4, 4), (3, 3), True)
     """
+    C, B = _kronecker_fisher_roots(gradients, shrinkage, random_state)
+    return C.dense(), B.dense()
+
+
+def _kronecker_fisher_roots(gradients, shrinkage, random_state):
+    """:func:`kronecker_fisher`'s factors as :class:`_SymmetricFactor`, never dense."""
     G = np.asarray(gradients, dtype=np.float64)
     if G.ndim != 3 or G.shape[0] < 1 or min(G.shape[1:]) < 1:
         raise ValueError(
@@ -138,11 +143,40 @@ def _positive_definite(factor, shrinkage, basis, size):
     values, vectors = np.linalg.eigh(factor)
     floor = 1e-8 * scale
     values = np.maximum((1 - shrinkage) * values + shrinkage * scale, floor)
-    inside = (vectors * values) @ vectors.T
-    if basis is None:
-        return inside
-    outside = max(shrinkage * scale, floor)
-    return basis @ (inside - outside * np.eye(basis.shape[1])) @ basis.T + outside * np.eye(size)
+    return _SymmetricFactor(values, vectors, basis, max(shrinkage * scale, floor), size)
+
+
+class _SymmetricFactor:
+    """``Q diag(values) Q^T + outside (I - Q Q^T)`` with ``Q = basis @ vectors`` orthonormal.
+
+    Without a basis, ``Q = vectors`` spans everything. Its powers keep that form, so
+    products with them cost ``O(size p)`` per column, for p the basis's columns, instead of
+    the ``O(size^3)`` of a dense Cholesky factor.
+    """
+
+    def __init__(self, values, vectors, basis, outside, size):
+        self.values, self.vectors, self.basis = values, vectors, basis
+        self.outside, self.size = outside, size
+
+    def power_times(self, X, exponent):
+        """``factor^exponent @ X``."""
+        if self.basis is None:
+            return self.vectors @ ((self.values ** exponent)[:, None] * (self.vectors.T @ X))
+        coordinates = self.basis.T @ X
+        inside = self.vectors @ ((self.values ** exponent)[:, None]
+                                 * (self.vectors.T @ coordinates))
+        return self.basis @ (inside - self.outside ** exponent * coordinates) + (
+            self.outside ** exponent * X)
+
+    def dense(self):
+        return self.power_times(np.eye(self.size), 1)
+
+    @classmethod
+    def from_dense(cls, factor, name):
+        values, vectors = np.linalg.eigh(factor)
+        if not values.min() > 0:
+            raise ValueError(f"The Fisher factor {name} is not symmetric positive definite.")
+        return cls(values, vectors, None, None, factor.shape[0])
 
 
 @validate_params(
@@ -164,17 +198,20 @@ def fisher_weighted_svd(W, rank, *, method="gfwsvd", gradients=None, fisher_fact
     The loss grows, to second order, by ``vec(dW)^T F vec(dW)`` for a change ``dW`` of the
     weights, ``F`` the Fisher. With the Kronecker approximation ``F ~ B (x) C`` that is
     ``tr(dW^T C dW B)``, and the rank-``r`` matrix minimising ``tr((W - W_r)^T C (W - W_r)
-    B)`` is exact: with ``C = L_C L_C^T`` and ``B = L_B L_B^T`` (Cholesky), take the
-    truncated SVD ``U S V^T`` of ``T = L_C^T W L_B`` and map it back,
-    ``W_r = (L_C^{-T} U S)(V^T L_B^{-1})`` (Generalized Fisher-Weighted SVD, 2025).
+    B)`` is exact: with ``C = L_C L_C^T`` and ``B = L_B L_B^T``, take the truncated SVD
+    ``U S V^T`` of ``T = L_C^T W L_B`` and map it back, ``W_r = (L_C^{-T} U S)(V^T
+    L_B^{-1})`` (Generalized Fisher-Weighted SVD, 2025). The paper's ``L`` are Cholesky
+    factors; any factor gives the same ``W_r``, and the symmetric square roots used here
+    keep the structure of the estimated factors.
     ``method="fwsvd"`` is the diagonal special case of Hsu et al. (ICLR 2022): ``C`` holds
     each row's summed squared gradients and ``B = I``; ``method="svd"`` is plain truncated
     SVD (``C = B = I``).
 
     ``"svd"`` and ``"fwsvd"`` cost a truncated SVD of ``W`` (row-scaled for ``"fwsvd"``).
-    ``"gfwsvd"`` forms the dense factors ``C`` and ``B`` and their Cholesky factors:
-    ``O(m^3 + n^3)`` time and ``O(m^2 + n^2)`` memory, which bounds the rows of the matrices
-    it can compress (an item table of tens of thousands of rows needs several GB).
+    ``"gfwsvd"`` from gradients estimates ``C`` within the span of the gradients' columns
+    (``p <= K n`` directions for K batches, the identity outside) and likewise ``B``, and
+    never forms either: ``O(m p^2)`` time for the span and ``O(m p)`` memory beyond the
+    gradients. With ``fisher_factors``, the dense factors are decomposed, ``O(m^3 + n^3)``.
 
     Parameters
     ----------
@@ -249,14 +286,14 @@ def fisher_weighted_svd(W, rank, *, method="gfwsvd", gradients=None, fisher_fact
                 raise ValueError(f"fisher_factors must be (C, B) of shapes ({m}, {m}) and "
                                  f"({n}, {n}) for W of shape {W.shape}, got {C.shape} and "
                                  f"{B.shape}.")
+            C, B = _SymmetricFactor.from_dense(C, "C"), _SymmetricFactor.from_dense(B, "B")
         else:
-            C, B = kronecker_fisher(_check_gradients(gradients, W.shape, method),
-                                    shrinkage=shrinkage, random_state=random_state)
-        L_C, L_B = _cholesky(C, "C"), _cholesky(B, "B")
-        U, s, Vt = weighted_svd(W, rank, left_weight=L_C, right_weight=L_B,
-                                random_state=random_state)
-        left = solve_triangular(L_C.T, U * s, lower=False)
-        right = solve_triangular(L_B.T, Vt.T, lower=False).T
+            C, B = _kronecker_fisher_roots(_check_gradients(gradients, W.shape, method),
+                                           shrinkage, random_state)
+        T = B.power_times(C.power_times(W, 0.5).T, 0.5).T
+        U, s, Vt = weighted_svd(T, rank, random_state=random_state)
+        left = C.power_times(U * s, -0.5)
+        right = B.power_times(Vt.T, -0.5).T
     # Each component split evenly between the factors: the Fisher's scale (tiny gradients
     # give huge inverse weights) would otherwise sit in one of them, and a fine-tune by
     # Adam, whose steps ignore a parameter's scale, wrecks the other.
@@ -275,10 +312,3 @@ def _check_gradients(gradients, shape, method):
         raise ValueError(f"gradients must have shape (n_batches, {shape[0]}, {shape[1]}) for W "
                          f"of shape {shape}, got {G.shape}.")
     return G
-
-
-def _cholesky(factor, name):
-    try:
-        return np.linalg.cholesky(factor)
-    except np.linalg.LinAlgError as exc:
-        raise ValueError(f"The Fisher factor {name} is not symmetric positive definite.") from exc

@@ -176,3 +176,16 @@ def test_each_component_is_split_evenly_between_the_factors(method):
                                       random_state=0)
     np.testing.assert_allclose(np.linalg.norm(left, axis=0), np.linalg.norm(right, axis=1),
                                rtol=1e-10)
+
+
+def test_gfwsvd_in_the_span_of_the_gradients_equals_the_dense_factors():
+    # 2 batches of 5 columns span 10 of the 40 rows: C is the identity outside that span.
+    rng = np.random.default_rng(7)
+    W, G = rng.normal(size=(40, 5)), rng.normal(size=(2, 40, 5))
+    factors = kronecker_fisher(G, shrinkage=0.2, random_state=0)
+    structured = np.matmul(*fisher_weighted_svd(W, 3, gradients=G, shrinkage=0.2,
+                                                random_state=0))
+    dense = np.matmul(*fisher_weighted_svd(W, 3, fisher_factors=factors, random_state=0))
+    np.testing.assert_allclose(structured, dense, atol=1e-9)
+    assert weighted_error(W, structured, *factors) < weighted_error(
+        W, np.matmul(*fisher_weighted_svd(W, 3, method="svd")), *factors)

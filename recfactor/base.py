@@ -6,7 +6,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .metrics import make_ranking_scorer, top_k
 from .utils import check_interactions
-from .utils._blocks import row_blocks
+from .utils._blocks import row_blocks, rows_per_block
 from .utils._validation import _check_item_targets, _check_k
 
 __all__ = ["ItemColdStartMixin", "UserRecommenderMixin"]
@@ -103,7 +103,9 @@ class ItemColdStartMixin:
 
     ``X`` holds item features (dense or CSR) and ``y`` the item x user interactions, so items
     held out of ``fit`` are cold items. A subclass implements ``_scores(X)``: the dense
-    scores of every training user for each (validated) item row of ``X``.
+    scores of every training user for each (validated) item row of ``X``, and
+    ``_floats_per_item()``: how many floats ``_scores`` holds at once for one such row, which
+    sizes the blocks of :meth:`recommend`.
     """
 
     def _validate_items(self, X, y=None, *, reset=True):
@@ -163,8 +165,11 @@ class ItemColdStartMixin:
         """
         k = _check_k(k)
         X = self._validate_items(X, reset=False)
+        # Blocks of a bounded number of scores: a million users and a thousand cold items
+        # would otherwise be 8 GB of scores at once.
         return np.vstack([top_k(self._scores(X[rows]), k)
-                          for rows in row_blocks(X.shape[0], _BLOCK)])
+                          for rows in row_blocks(X.shape[0],
+                                                 rows_per_block(self._floats_per_item()))])
 
     def score(self, X, y):
         """NDCG@10 of cold items, ranked for each user.
@@ -193,7 +198,3 @@ class ItemColdStartMixin:
         tags.target_tags.required = True
         tags.target_tags.positive_only = True
         return tags
-
-
-# Items scored at a time by ``recommend``: bounds the dense block of scores.
-_BLOCK = 1024

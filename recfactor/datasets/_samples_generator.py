@@ -195,6 +195,8 @@ def make_sequences(n_users=200, n_items=50, *, min_length=5, max_length=30, rand
     Each item has three likely successors (85 % of the transition mass) and a uniform
     remainder; starting items follow a skewed popularity. The most frequent successor of the
     last item predicts the next one far better than the most popular item does.
+    Time and memory are linear in the catalogue and in the histories' total length (no
+    items x items matrix), so large catalogues are cheap to simulate.
 
     Parameters
     ----------
@@ -224,22 +226,58 @@ def make_sequences(n_users=200, n_items=50, *, min_length=5, max_length=30, rand
     if min_length > max_length:
         raise ValueError(f"min_length={min_length} is larger than max_length={max_length}.")
     rng = check_random_state(random_state)
-    transitions = np.full((n_items, n_items), 0.15 / n_items)
-    for item in range(n_items):
-        successors = rng.choice(np.delete(np.arange(n_items), item), size=3, replace=False)
-        transitions[item, successors] += 0.85 / 3
-    cumulative = np.cumsum(transitions, axis=1)
+    successors = _three_other_items(rng, n_items)
     start = rng.zipf(1.5, size=n_users) % n_items
     lengths = rng.randint(min_length, max_length + 1, size=n_users)
-    sequences = []
-    for first, length in zip(start, lengths):
-        sequence = np.empty(length, dtype=np.int64)
+    draws = [rng.random(length - 1) for length in lengths]
+    sequences = [np.empty(length, dtype=np.int64) for length in lengths]
+    for sequence, first in zip(sequences, start):
         sequence[0] = first
-        draws = rng.random(length - 1)
-        for step in range(1, length):
-            row = cumulative[sequence[step - 1]]
-            sequence[step] = min(np.searchsorted(row, draws[step - 1] * row[-1]), n_items - 1)
-        sequences.append(sequence)
+    for step in range(1, max_length):
+        growing = [i for i, length in enumerate(lengths) if length > step]
+        if not growing:
+            break
+        previous = np.array([sequences[i][step - 1] for i in growing])
+        targets = np.array([draws[i][step - 1] for i in growing])
+        for i, item in zip(growing, _next_items(successors[previous], targets, n_items)):
+            sequences[i][step] = item
+    return sequences
+
+
+def _three_other_items(rng, n_items):
+    """Three distinct items other than itself for every item, sorted: O(n_items) draws.
+
+    Uniform over the triples: ranks drawn among the n - 1, n - 2, n - 3 items still free,
+    each shifted past the ones already taken.
+    """
+    taken = []
+    for free in (n_items - 1, n_items - 2, n_items - 3):
+        offset = rng.randint(0, free, size=n_items)
+        for earlier in np.sort(np.column_stack(taken), axis=1).T if taken else []:
+            offset += offset >= earlier
+        taken.append(offset)
+    # Offsets 0..n-2 count the other items from the item itself onward.
+    return np.sort((np.arange(n_items)[:, None] + 1 + np.column_stack(taken)) % n_items,
+                   axis=1)
+
+
+def _next_items(successors, targets, n_items):
+    """Inverse of the transition CDF of each row at ``targets``, without the dense row.
+
+    Row ``p``'s cumulative mass at item ``j`` is ``0.15 (j + 1) / n_items`` plus ``0.85 / 3``
+    for each of its (sorted) ``successors`` up to ``j``: linear between successors, so the
+    first ``j`` reaching the target is found segment by segment in O(1), not by searching a
+    dense row of the ``n_items x n_items`` matrix (80 GB at 100,000 items).
+    """
+    found = np.full(len(targets), n_items - 1)
+    bounds = np.column_stack([np.zeros(len(targets), dtype=np.int64), successors,
+                              np.full(len(targets), n_items)])
+    for passed in range(3, -1, -1):  # last segment first, so the first one found wins
+        low, high = bounds[:, passed], bounds[:, passed + 1] - 1
+        first = np.ceil((targets - 0.85 * passed / 3) * n_items / 0.15) - 1
+        first = np.maximum(first, low)
+        found = np.where(first <= high, first, found)
+    return found.astype(np.int64)
     return sequences
 
 

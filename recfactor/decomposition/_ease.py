@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval
 from ..base import UserRecommenderMixin
 from ..metrics import top_k
 from ..utils import check_interactions
-from ..utils._blocks import row_blocks
+from ..utils._blocks import row_blocks, rows_per_block
 from ..utils._validation import _check_k
 
 __all__ = ["EASE"]
@@ -132,7 +132,7 @@ class EASE(UserRecommenderMixin, BaseEstimator):
         return self
 
     def recommend(self, X, k=10, exclude_seen=True):
-        """Top-k items for each user of ``X``, best first, scored 1024 users at a time.
+        """Top-k items for each user of ``X``, best first, scored a bounded block of users at a time.
 
         Parameters
         ----------
@@ -151,7 +151,7 @@ class EASE(UserRecommenderMixin, BaseEstimator):
         k = _check_k(k)
         X = self._validated_rows(X)
         items = np.empty((X.shape[0], k), dtype=np.int64)
-        for block in row_blocks(X.shape[0], _BLOCK):
+        for block in row_blocks(X.shape[0], rows_per_block(self.weights_.shape[0])):
             rows = X[block]
             items[block] = top_k(rows @ self.weights_, k, exclude=rows if exclude_seen else None)
         return items

@@ -137,3 +137,6 @@ class HybridSVD(ItemColdStartMixin, TransformerMixin, BaseEstimator):
 
     def _scores(self, X):
         return self._embed(X) @ self.user_factors_[:, :self._components()].T
+
+    def _floats_per_item(self):
+        return self.user_factors_.shape[0]

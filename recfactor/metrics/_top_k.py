@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils.validation import check_array
 from threadpoolctl import threadpool_limits
 
-from ..utils._blocks import row_blocks
+from ..utils._blocks import row_blocks, rows_per_block
 from ..utils._numba import row_threads
 from ..utils._validation import _check_k
 from ._top_k_kernels import _top_k_rows
@@ -16,6 +16,10 @@ __all__ = ["top_k"]
 
 _FLOATS = (np.float64, np.float32)
 
+# Scores of one block with factors: 64 MB of float64, enough rows for an efficient matrix
+# product, and small beside the factors themselves when there are many users.
+_SCORES_PER_BLOCK = 2**23
+
 
 def top_k(
     scores,
@@ -23,7 +27,7 @@ def top_k(
     *,
     item_factors=None,
     exclude=None,
-    block_size=1024,
+    block_size=None,
     n_jobs=None,
     return_scores=False,
 ):
@@ -32,7 +36,7 @@ def top_k(
     Either ``scores`` holds the score of every item for every row, or it holds user factors
     and ``item_factors`` is given: the scores are then ``scores @ item_factors.T``, computed
     ``block_size`` rows at a time, so memory stays O(block_size x n_items) however many rows
-    there are. Each row is selected with a size-k heap (O(n_items log k), no full sort), on
+    there are: by default about 2**23 scores (64 MB of float64) whatever the catalogue. Each row is selected with a size-k heap (O(n_items log k), no full sort), on
     several threads over the rows of a block.
 
     Parameters
@@ -50,9 +54,9 @@ def top_k(
         Items never to return for a row (for example the items seen in training): the stored
         entries of a sparse matrix, whatever their value, or the non-zero entries of a dense
         array.
-    block_size : int, default=1024
+    block_size : int, default=None
         Rows scored and selected at a time: with factors, it bounds the memory of the scores.
-        It never changes the result.
+        It never changes the result. ``None`` takes as many rows as 2**23 scores allow.
     n_jobs : int, default=None
         Threads used by the selection and by the BLAS product. ``None`` means all the threads
         numba may use, and BLAS as it is; negative values count back from the number of CPUs
@@ -107,7 +111,8 @@ def top_k(
            [1, 2]])
     """
     k = _check_k(k)
-    block_size = _check_k(block_size, name="block_size")
+    if block_size is not None:
+        block_size = _check_k(block_size, name="block_size")
     if item_factors is None:
         scores = check_array(
             scores, dtype=_FLOATS, order="C", ensure_all_finite=False, input_name="scores"
@@ -125,6 +130,8 @@ def top_k(
         n_rows, n_items = user_factors.shape[0], item_factors.shape[0]
         dtype = np.result_type(user_factors, item_factors)
     exclude_indptr, exclude_indices = _check_mask(exclude, (n_rows, n_items), "exclude")
+    if block_size is None:
+        block_size = rows_per_block(max(n_items, 1), budget=_SCORES_PER_BLOCK)
 
     top_items = np.empty((n_rows, k), dtype=np.int64)
     top_scores = np.empty((n_rows, k), dtype=dtype)

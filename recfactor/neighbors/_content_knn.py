@@ -103,6 +103,11 @@ class ContentKNN(ItemColdStartMixin, BaseEstimator):
     def _scores(self, X):
         return np.asarray((self._similarities(X) @ self.interactions_).todense())
 
+    def _floats_per_item(self):
+        # The dense similarities, their denominators and the argpartition indices (about
+        # four rows over the training items), then the row of scores over the users.
+        return 4 * self.item_features_.shape[0] + self.interactions_.shape[1]
+
 
 def _squared_row_norms(X):
     return np.asarray(X.multiply(X).sum(axis=1)).ravel()

@@ -9,8 +9,10 @@ follows from a memory budget from :func:`rows_per_block`.
 BLOCK_FLOATS = 2**25
 
 
-def rows_per_block(floats_per_row, budget=BLOCK_FLOATS):
+def rows_per_block(floats_per_row, budget=None):
     """Rows a block may have when each row takes ``floats_per_row`` floats (at least one).
+
+    ``budget`` is the block's floats, :data:`BLOCK_FLOATS` by default.
 
     Examples
     --------
@@ -18,7 +20,7 @@ def rows_per_block(floats_per_row, budget=BLOCK_FLOATS):
     >>> rows_per_block(1000, budget=4096)
     4
     """
-    return max(1, budget // floats_per_row)
+    return max(1, (BLOCK_FLOATS if budget is None else budget) // floats_per_row)
 
 
 def row_blocks(n_rows, block_size):

@@ -3,6 +3,7 @@ import pytest
 import scipy.sparse as sp
 
 from recfactor.datasets import make_interactions, make_item_features, make_sequences, make_triples
+from recfactor.datasets._samples_generator import _next_items, _three_other_items
 
 
 def _hit_rate(scores, visible, hidden, k=10):
@@ -61,6 +62,42 @@ def test_make_sequences_markov_beats_popularity():
     popular = np.bincount(np.concatenate(train), minlength=40).argmax()
     assert markov > 3 * np.mean([s[-1] == popular for s in test])
 
+
+
+def reference_next_items(successors, targets, n_items):
+    """The dense transition rows: searchsorted in their cumulative sums."""
+    rows = np.full((len(targets), n_items), 0.15 / n_items)
+    np.put_along_axis(rows, successors, 0.15 / n_items + 0.85 / 3, axis=1)
+    cumulative = np.cumsum(rows, axis=1)
+    return np.array([min(np.searchsorted(row, t * row[-1]), n_items - 1)
+                     for row, t in zip(cumulative, targets)])
+
+
+@pytest.mark.parametrize("n_items", [4, 5, 50, 1682])
+def test_next_items_invert_the_dense_transition_rows(n_items):
+    rng = np.random.RandomState(n_items)
+    successors = _three_other_items(rng, n_items)
+    assert (np.diff(successors, axis=1) > 0).all()
+    assert not (successors == np.arange(n_items)[:, None]).any()
+    previous = rng.randint(0, n_items, size=5000)
+    targets = rng.random_sample(5000)
+    np.testing.assert_array_equal(
+        _next_items(successors[previous], targets, n_items),
+        reference_next_items(successors[previous], targets, n_items))
+
+
+def test_successors_are_uniform_over_the_other_items():
+    rng = np.random.RandomState(0)
+    triples = np.vstack([_three_other_items(rng, 6)[0] for _ in range(6000)])
+    # Item 0's successors: 10 triples of {1, ..., 5}, each 600 times in expectation.
+    counts = np.unique(triples, axis=0, return_counts=True)[1]
+    assert len(counts) == 10 and counts.min() > 500 and counts.max() < 700
+
+
+def test_make_sequences_needs_no_items_by_items_matrix():
+    sequences = make_sequences(n_users=50, n_items=200_000, min_length=2, max_length=5,
+                               random_state=0)
+    assert max(s.max() for s in sequences) < 200_000
 
 def test_make_triples_is_distinct_and_clustered():
     triples = make_triples(n_entities=100, n_relations=4, n_triples=800, random_state=0)

@@ -34,10 +34,10 @@ def test_only_liked_items_are_read_but_all_rated_items_are_excluded(fitted):
                                     {"barlow_twins_weight": 0.1, "positional": "kernel"}])
 def test_every_term_keeps_the_planted_transitions(rated, fast, params, popularity_score):
     model = PNFRec(**{**fast, **params}).fit(rated[0])
-    assert model.score(rated[1]) > popularity_score  # 0.43 and 0.36 against 0.13
+    assert model.score(rated[1]) > popularity_score  # 0.38 and 0.35 against 0.19
 
 
-def test_a_batch_loss_adds_its_three_terms(fitted, rated, softmax_cross_entropy):
+def test_a_batch_loss_adds_its_three_terms(fitted, rated, fast, softmax_cross_entropy):
     """Fixed batch: the next liked item (softmax over every item), the next disliked item
     from the disliked items' encoder, and each next liked item against the disliked ones."""
     import copy
@@ -45,7 +45,8 @@ def test_a_batch_loss_adds_its_three_terms(fitted, rated, softmax_cross_entropy)
     import torch
 
     model = copy.deepcopy(fitted).set_params(negative_weight=0.3, contrastive_weight=0.2)
-    rows = rated[0][:6]
+    # Short enough for the whole history to be encoded (no truncation to max_length).
+    rows = [history for history in rated[0] if len(history) <= fast["max_length"] + 1][:6]
     arrays = model._training_arrays(model._check_histories(rows))
     network = model.network_.eval()
     with torch.no_grad():

@@ -327,11 +327,10 @@ def predicted_bytes(model, n_users, n_items, nnz, loss=None):
         batch = SASREC_PARAMS["batch_size"] * SASREC_PARAMS["max_length"]
         # measured: about one float32 batch x max_length x n_items tensor at the peak
         return 2 * 4.0 * batch * n_items if loss == "ce" else 1e9
-    if model == "ContentKNN":  # recommend: 1,000 items x n_items dense, x n_users sparse, dense
-        reached = min(n_users, 50.0 * nnz / n_items)
-        return COLD_ITEMS * (32.0 * n_items + 8.0 * n_users + 24.0 * reached) + 30.0 * nnz
-    if model == "recommend":
-        return 8.0 * (RANK + K) * n_users + 3 * 8.0 * 1024 * n_items + 12.0 * nnz
+    if model == "ContentKNN":  # recommend: blocks of 2**25 floats of similarities and scores
+        return 3 * 8.0 * 2**25 + 30.0 * nnz
+    if model == "recommend":  # the factors, the output and blocks of 2**23 scores
+        return 8.0 * (RANK + K) * n_users + 3 * 8.0 * 2**23 + 12.0 * nnz
     return 8.0 * (2 * RANK + 1) * min(n_users, n_items) + 8.0 * RANK * (n_users + n_items) \
         + 40.0 * nnz
 

@@ -11,8 +11,8 @@ from scipy.linalg.blas import dtrsm
 from scipy.linalg.lapack import dgetrf
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array
-from threadpoolctl import ThreadpoolController
 
+from ..utils._blas import blas_threads
 from ._maxvol_kernels import _maxvol_swaps, _rect_maxvol_rows
 
 __all__ = ["maxvol", "rect_maxvol"]
@@ -29,21 +29,12 @@ _SQUARE_MAX_ITERS = 100
 # even in float32.
 _RANK_MARGIN = 100
 
-# Below this many entries in A, the BLAS calls run on one thread: waking OpenBLAS's threads
-# costs milliseconds on small machines, far more than such calls need (a 300 x 12 triangular
-# solve took 8 ms on two threads and 8 us on one).
+# Below this many entries in A, the BLAS calls run on one thread (see blas_threads).
 _BLAS_THREADS_MIN_SIZE = 2**18
-_controller = None
 
 
 def _blas_threads(A):
-    if A.size >= _BLAS_THREADS_MIN_SIZE:
-        return nullcontext()
-    global _controller
-    if _controller is None:
-        # Built once: inspecting the loaded libraries takes milliseconds, limiting them not.
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+    return nullcontext() if A.size >= _BLAS_THREADS_MIN_SIZE else blas_threads(1)
 
 
 def _check_tall(A):

@@ -4,8 +4,8 @@ import contextlib
 
 import numpy as np
 from sklearn.utils.validation import check_array
-from threadpoolctl import threadpool_limits
 
+from ..utils._blas import blas_threads
 from ..utils._blocks import row_blocks, rows_per_block
 from ..utils._numba import row_threads
 from ..utils._validation import _check_k
@@ -19,6 +19,8 @@ _FLOATS = (np.float64, np.float32)
 # Scores of one block with factors: 64 MB of float64, enough rows for an efficient matrix
 # product, and small beside the factors themselves when there are many users.
 _SCORES_PER_BLOCK = 2**23
+# Multiply-adds of a score product below which BLAS gets one thread (about 5 ms on one core).
+_SMALL_PRODUCT = 2**24
 
 
 def top_k(
@@ -137,11 +139,15 @@ def top_k(
     top_scores = np.empty((n_rows, k), dtype=dtype)
     nan_rows = np.zeros(n_rows, dtype=bool)
     with row_threads(n_jobs) as run:
-        # With n_jobs=None, BLAS keeps whatever limit the caller has set, and threadpoolctl
-        # is not asked at all: it inspects every loaded library, milliseconds per call
-        # (most of a one-user recommend with torch loaded).
-        limits = (contextlib.nullcontext() if n_jobs is None
-                  else threadpool_limits(run.n_threads, user_api="blas"))
+        # With n_jobs=None, BLAS keeps whatever limit the caller has set, except for a
+        # small product (a request of a few users), which one thread does faster.
+        if n_jobs is not None:
+            limits = blas_threads(run.n_threads)
+        elif item_factors is not None and (
+                n_rows * n_items * user_factors.shape[1] < _SMALL_PRODUCT):
+            limits = blas_threads(1)
+        else:
+            limits = contextlib.nullcontext()
         with limits:
             for rows in row_blocks(n_rows, block_size):
                 start, stop = rows.start, rows.stop

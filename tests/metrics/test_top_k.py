@@ -253,3 +253,30 @@ def test_int64_indexed_masks_reuse_the_int32_compilation():
     wide.indptr, wide.indices = wide.indptr.astype(np.int64), wide.indices.astype(np.int64)
     np.testing.assert_array_equal(top_k(scores, 5, exclude=wide), expected)
     assert set(_top_k_rows.signatures) == compiled
+
+
+
+def test_a_small_product_runs_on_one_blas_thread_and_restores_the_callers(monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import recfactor.metrics._top_k as module
+
+    limits = []
+    real = module.blas_threads
+    monkeypatch.setattr(module, "blas_threads",
+                        lambda n_threads: limits.append(n_threads) or real(n_threads))
+    rng = np.random.default_rng(0)
+    user, users, items = (rng.normal(size=shape) for shape in [(1, 16), (300, 16), (5000, 16)])
+
+    def blas():
+        return [api["num_threads"] for api in threadpool_info() if api["user_api"] == "blas"]
+
+    with threadpool_limits(2, user_api="blas"):
+        before = blas()
+        one = top_k(user, 5, item_factors=items)
+        assert blas() == before
+        many = top_k(users, 5, item_factors=items)
+    # 300 x 5,000 x 16 multiply-adds are not small: the caller's threads do that product.
+    assert limits == [1]
+    np.testing.assert_array_equal(one, ref_top_k(user @ items.T, 5)[0])
+    np.testing.assert_array_equal(many, ref_top_k(users @ items.T, 5)[0])

@@ -81,7 +81,7 @@ class PNFRec(_TransformerRecommender):
     ...              for s in make_sequences(n_users=100, n_items=30, random_state=0)]
     >>> histories[0][:2]  # (item_id, rating) rows
     array([[ 2,  5],
-           [19,  4]])
+           [24,  4]])
     >>> model = PNFRec(embedding_dim=16, max_length=20, max_epochs=5,
     ...                random_state=0).fit(histories)
     >>> model.recommend([[(3, 5), (7, 1)]], k=3).shape

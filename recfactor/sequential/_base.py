@@ -37,7 +37,7 @@ from ..utils._torch import (
 )
 from ..utils._validation import _check_k, _check_next_items
 from ._batching import chunks_by_length, seen_items
-from ._losses import NEXT_ITEM_LOSSES, next_item_loss, same_target_barlow_twins
+from ._losses import NEXT_ITEM_LOSSES, negative_rate, next_item_loss, same_target_barlow_twins
 
 # Chunks a training batch is computed in, by length (see _backward_batch).
 _LENGTH_CHUNKS = 4
@@ -144,7 +144,7 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
             counts = np.bincount(self._trained_items(arrays), minlength=n_items)
             self.known_items_ = counts > 0
             self.network_ = self._make_network(n_items)
-            self.network_.head.start_from_frequencies(counts)
+            self.network_.head.start_from_frequencies(counts, self._negative_rate(n_items))
             self.network_.to(device)
             if self.n_processes == 1:
                 history = self._train(arrays, valid, rng, device, self.max_epochs)
@@ -278,6 +278,10 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
                 (loss * share).backward()
             value += loss.item() * share
         return value
+
+    def _negative_rate(self, n_items):
+        """:func:`~._losses.negative_rate` of the next-item loss (None: a softmax)."""
+        return negative_rate(self.loss, self.n_negatives, n_items, self.gbce_t)
 
     def _next_item_loss(self, network, states, targets, rng, loss):
         """:func:`~._losses.next_item_loss` with this estimator's negatives."""

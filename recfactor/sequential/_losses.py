@@ -74,6 +74,21 @@ def _binary(loss):
     return binary
 
 
+def negative_rate(loss, n_negatives, n_items, gbce_t):
+    """Weight of an item's negative terms against its positive ones, for a binary loss.
+
+    ``k / (beta (n_items - 1))`` for ``k`` uniform negatives and gBCE's exponent ``beta``
+    (1 for BCE); None for the softmax losses. A model that ignores the history does best
+    with the sigmoid of item ``i``'s score at ``p_i / (p_i + rate (1 - p_i))``, ``p_i`` the
+    item's share of the targets.
+    """
+    if loss not in ("bce", "gbce"):
+        return None
+    n_negatives = resolve_n_negatives(n_negatives, loss, n_items)
+    beta = 1.0 if loss == "bce" else gbce_beta(n_negatives, n_items, gbce_t)
+    return n_negatives / (beta * (n_items - 1))
+
+
 def gbce_beta(n_negatives, n_items, t):
     """Exponent of the positive probability in gBCE (Petrov & Macdonald, RecSys 2023).
 

@@ -248,15 +248,24 @@ class ItemHead(nn.Module):
             nn.init.normal_(self.items.weight[1:], std=INIT_STD)
         self.bias = nn.Parameter(torch.zeros(n_items))
 
-    def start_from_frequencies(self, counts):
-        """Set the bias to the log of the (add-one smoothed) item counts, centred.
+    def start_from_frequencies(self, counts, negative_rate=None):
+        """Set the bias to the best scores of a model that ignores the history.
 
-        Under a softmax the centring changes nothing; under the sigmoid of BCE and gBCE it
-        keeps the mean item score at zero, where it starts without the bias.
+        ``p`` are the add-one smoothed shares of the ``counts``. Under a softmax that is
+        ``log p`` (centred, which changes nothing). Under the sigmoid of BCE and gBCE, whose
+        negatives weigh ``negative_rate`` (:func:`~._losses.negative_rate`) against the
+        positive, it is ``log(p / (negative_rate (1 - p)))``. A start at zero instead made
+        gBCE over every item of a 40-item chain spend 30 epochs at popularity's NDCG@10 (0.18):
+        its first steps, against a loss of 25 from 39 sigmoids at one half, pushed the whole
+        network down; from the prior it reached 0.40 in 15 epochs.
         """
         log_counts = torch.log1p(torch.as_tensor(counts, dtype=self.bias.dtype))
         with torch.no_grad():
-            self.bias.copy_(log_counts - log_counts.mean())
+            if negative_rate is None:
+                self.bias.copy_(log_counts - log_counts.mean())
+            else:
+                shares = torch.exp(log_counts - torch.logsumexp(log_counts, 0))
+                self.bias.copy_(torch.log(shares / (negative_rate * (1 - shares))))
 
     def weights(self):
         """``W``: the embeddings of the items, shape (n_items, dim)."""

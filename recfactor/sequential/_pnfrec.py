@@ -215,6 +215,9 @@ class PNFRec(_TransformerRecommender):
     def _row_lengths(self, arrays):
         return arrays["liked_lengths"] + arrays["disliked_lengths"]
 
+    def _negative_rate(self, n_items):
+        return None  # every term of its loss is a softmax
+
     def _batch_loss(self, network, batch, rng, device):
         torch = import_torch()
 

@@ -31,8 +31,8 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
     (pre-LayerNorm; self-attention and a point-wise feed-forward network, each with a
     residual connection and dropout), and the state at position ``i`` scores every item by
     its dot product with the item embeddings, the same table as the input's, plus an item
-    bias that starts at the items' log frequency in training (so the untrained model ranks
-    nearly by popularity). Every position is trained to predict the item that follows it.
+    bias that starts at the items' log frequency in training, scaled for the binary losses (so
+    the untrained model ranks nearly by popularity). Every position is trained to predict the item that follows it.
 
     With the defaults (full-softmax cross-entropy) this is SASRec+ (Klenitskiy & Vasilev,
     RecSys 2023); ``loss="bce"`` with one negative is the original SASRec, and

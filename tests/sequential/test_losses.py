@@ -9,6 +9,7 @@ from recfactor.sequential._losses import (
     full_softmax_loss,
     gbce_beta,
     gbce_loss,
+    negative_rate,
     next_item_loss,
     same_target_pairs,
     sampled_softmax_loss,
@@ -47,6 +48,27 @@ def test_gbce_beta():
     assert gbce_beta(10, 101, 0.0) == pytest.approx(1.0)
     assert gbce_beta(10, 101, 1.0) == pytest.approx(0.1)
 
+
+
+@pytest.mark.parametrize("loss, n_negatives", [("bce", "auto"), ("gbce", 4), ("gbce", "auto"),
+                                               ("ce", "auto"), ("sampled_ce", "auto")])
+def test_the_bias_starts_at_the_best_scores_of_a_model_blind_to_history(loss, n_negatives):
+    n_items = 30
+    counts = np.random.default_rng(0).integers(0, 50, n_items)
+    rate = negative_rate(loss, n_negatives, n_items, 0.75)
+    head = ItemHead(n_items, 4)
+    head.start_from_frequencies(counts, rate)
+    shares = torch.as_tensor((counts + 1) / (counts + 1).sum())
+    bias = head.bias.detach().double().requires_grad_()
+    if rate is None:  # softmax: the expected cross-entropy of the shares
+        expected = -(shares * torch.log_softmax(bias, 0)).sum()
+    else:  # each item is a positive at its share, else a negative at the rate
+        expected = (shares * F.softplus(-bias) + rate * (1 - shares) * F.softplus(bias)).sum()
+    expected.backward()
+    torch.testing.assert_close(bias.grad, torch.zeros(n_items, dtype=torch.float64),
+                               atol=1e-6, rtol=0)
+    if loss == "gbce" and n_negatives == 4:  # k / (beta (n - 1)), beta from test_gbce_beta
+        assert rate == pytest.approx(4 / (gbce_beta(4, n_items, 0.75) * (n_items - 1)))
 
 def test_full_softmax_is_the_cross_entropy_of_every_score():
     head, weights, bias = random_head(6, 4)

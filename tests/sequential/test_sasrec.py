@@ -34,19 +34,17 @@ def test_learns_the_planted_transitions(fitted, histories, popularity_score):
 
 
 @pytest.mark.parametrize(
-    "loss, n_negatives, positional, steps",
-    [("ce", "auto", "learned", {}), ("sampled_ce", "auto", "learned", {}),
-     # gBCE tempers the positive term (beta 0.33 with 4 of 39 items as negatives) and learns
-     # more slowly: 60 steps leave it at popularity's level, four times as many do not.
-     ("gbce", 4, "learned", {"batch_size": 16, "max_epochs": 16}),
-     ("bce", "auto", "learned", {}), ("ce", "auto", "kernel", {}), ("ce", "auto", "none", {})],
+    "loss, n_negatives, positional",
+    [("ce", "auto", "learned"), ("sampled_ce", "auto", "learned"), ("gbce", 4, "learned"),
+     ("gbce", "auto", "learned"), ("bce", "auto", "learned"), ("ce", "auto", "kernel"),
+     ("ce", "auto", "none")],
 )
 def test_every_loss_and_positional_option_learns_the_planted_transitions(
-        histories, loss, n_negatives, positional, steps, popularity_score, fast):
+        histories, loss, n_negatives, positional, popularity_score, fast):
     model = SASRec(loss=loss, n_negatives=n_negatives, positional=positional,
-                   **{**fast, **steps}).fit(histories[0])
-    assert model.n_iter_ == model.max_epochs
-    # Popularity 0.187; ce reaches 0.40, bce 0.36, gBCE with 4 negatives 0.32.
+                   **fast).fit(histories[0])
+    assert model.n_iter_ == fast["max_epochs"]
+    # Popularity 0.187; ce reaches 0.40, bce 0.36, gBCE 0.38 (every item) and 0.40 (4).
     assert model.score(histories[1]) > popularity_score + 0.05
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_sequential import load, recfactor_model, run_recfactor, split  # noqa: E402
+from bench_sequential import sasrec_rows_on_100k  # noqa: E402
 
 
 def main():
@@ -27,23 +27,8 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    import torch
-
-    torch.set_num_threads(args.threads)
-    sequences, rated, n_items = load("100k")
-    parts = split(sequences, rated)
-    print(f"MovieLens-100K: {len(sequences)} users, {n_items} items; {args.threads} torch "
-          f"threads in all, {args.epochs} epochs\n")
-    print("| processes | seed | NDCG@10 | HR@10 | s/epoch |")
-    print("|---|---|---|---|---|")
-    for n_processes in args.processes:
-        for seed in args.seeds:
-            model = recfactor_model("SASRec", args.epochs, n_items, seed=seed,
-                                    n_processes=n_processes)
-            row = run_recfactor(model, parts["train"], parts["inputs"], parts["targets"],
-                                n_items)
-            print(f"| {n_processes} | {seed} | {row['NDCG@10']:.4f} | {row['HR@10']:.4f} | "
-                  f"{row['s/epoch']:.2f} |", flush=True)
+    settings = {n: {"n_processes": n} for n in args.processes}
+    sasrec_rows_on_100k("processes", settings, args.epochs, args.seeds, args.threads)
 
 
 if __name__ == "__main__":

@@ -142,6 +142,30 @@ def recfactor_model(kind, epochs, n_items, seed=0, **params):
     return SASRec(**params)
 
 
+def sasrec_rows_on_100k(column, settings, epochs, seeds, threads):
+    """Fit SASRec on MovieLens-100K once per setting and seed, printing a Markdown row each.
+
+    ``settings`` maps the value shown in the first column, headed ``column``, to SASRec's
+    parameters; the other columns are NDCG@10, HR@10 and fit seconds per epoch.
+    """
+    import torch
+
+    torch.set_num_threads(threads)
+    sequences, rated, n_items = load("100k")
+    parts = split(sequences, rated)
+    print(f"MovieLens-100K: {len(sequences)} users, {n_items} items; {threads} torch threads "
+          f"in all, {epochs} epochs\n")
+    print(f"| {column} | seed | NDCG@10 | HR@10 | s/epoch |")
+    print("|---|---|---|---|---|")
+    for label, params in settings.items():
+        for seed in seeds:
+            model = recfactor_model("SASRec", epochs, n_items, seed=seed, **params)
+            row = run_recfactor(model, parts["train"], parts["inputs"], parts["targets"],
+                                n_items)
+            print(f"| {label} | {seed} | {row['NDCG@10']:.4f} | {row['HR@10']:.4f} | "
+                  f"{row['s/epoch']:.2f} |", flush=True)
+
+
 # --- RecTools, in its own interpreter -------------------------------------------------------
 
 def rectools_available(python):

@@ -5,6 +5,7 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .metrics import make_ranking_scorer, top_k
+from .metrics._top_k import _top_k
 from .utils import check_interactions
 from .utils._blocks import row_blocks, rows_per_block
 from .utils._validation import _check_item_targets, _check_k
@@ -167,7 +168,7 @@ class ItemColdStartMixin:
         X = self._validate_items(X, reset=False)
         # Blocks of a bounded number of scores: a million users and a thousand cold items
         # would otherwise be 8 GB of scores at once.
-        return np.vstack([top_k(self._scores(X[rows]), k)
+        return np.vstack([_top_k(self._scores(X[rows]), k, first_row=rows.start)
                           for rows in row_blocks(X.shape[0],
                                                  rows_per_block(self._floats_per_item()))])
 

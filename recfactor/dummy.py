@@ -27,14 +27,17 @@ class PopularityRecommender(UserRecommenderMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from recfactor.dummy import PopularityRecommender
-    >>> X = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 1, 0, 1]])
+    >>> X = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 1, 1, 1], [1, 1, 1, 0]])
     >>> model = PopularityRecommender().fit(X)
     >>> model.item_popularity_
-    array([1., 3., 1., 1.])
-    >>> model.recommend(X, k=2)
-    array([[2, 3],
-           [0, 3],
-           [0, 2]])
+    array([2., 4., 3., 1.])
+    >>> model.recommend(X[:3], k=2)
+    array([[ 2,  3],
+           [ 0,  3],
+           [ 0, -1]])
+
+    Items equally popular are listed in random order (seeded, so the same call gives the same
+    lists), never by id: see :func:`recfactor.metrics.top_k`.
     """
 
     def fit(self, X, y=None):

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from ..base import UserRecommenderMixin
-from ..metrics import top_k
+from ..metrics._top_k import _top_k
 from ..utils import check_interactions
 from ..utils._blocks import row_blocks, rows_per_block
 from ..utils._validation import _check_k
@@ -153,7 +153,8 @@ class EASE(UserRecommenderMixin, BaseEstimator):
         items = np.empty((X.shape[0], k), dtype=np.int64)
         for block in row_blocks(X.shape[0], rows_per_block(self.weights_.shape[0])):
             rows = X[block]
-            items[block] = top_k(rows @ self.weights_, k, exclude=rows if exclude_seen else None)
+            items[block] = _top_k(rows @ self.weights_, k,
+                                  exclude=rows if exclude_seen else None, first_row=block.start)
         return items
 
     def _factors(self, X):

@@ -54,14 +54,18 @@ def make_ranking_scorer(metric="ndcg", k=10, *, protocol="fold-in", holdout=0.2,
         - ``"cold-start"`` (samples are items, ``X`` item features, ``y`` item x user): the
           test items are cold; ``predict(X)`` scores every user for each of them (shape
           (n_items, n_users)), and each user's top-k among the test items is judged against
-          ``y``. Users with no test interaction are left out.
+          ``y``. Users with no test interaction are left out. Items a model scores alike
+          are ordered at random from ``random_state``, never by their place in ``X``.
         - ``"next-item"`` (samples are histories): the last item of each test history is
           hidden; ``recommend`` sees the rest. Histories of one item are left out.
 
     holdout : float in (0, 1), default=0.2
         Share of each row hidden by ``"fold-in"``.
     random_state : int, default=0
-        Seed of ``"fold-in"``: the same seed gives every model the same task.
+        Seed of ``"fold-in"``: the same seed gives every model the same task; and of the
+        order of tied scores under ``"cold-start"``. Every protocol breaks ties at random
+        (:func:`~recfactor.metrics.top_k`), so the order of the item ids, which tracks age
+        and popularity on real data, never reaches the metric.
 
     Returns
     -------
@@ -144,7 +148,8 @@ def _cold_start_task(estimator, X, y, protocol):
             f"(n_items, n_users) = {relevant.shape[::-1]}."
         )
     users = np.flatnonzero(np.diff(relevant.indptr))
-    recommended = top_k(np.ascontiguousarray(scores.T[users]), protocol.k)
+    recommended = top_k(np.ascontiguousarray(scores.T[users]), protocol.k,
+                        random_state=protocol.random_state)
     return relevant[users], recommended, None
 
 

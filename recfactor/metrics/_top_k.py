@@ -1,8 +1,10 @@
 """Top-k item selection from dense scores or from factors, block by block."""
 
 import contextlib
+from numbers import Integral
 
 import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
 from ..utils._blas import blas_threads
@@ -32,14 +34,21 @@ def top_k(
     block_size=None,
     n_jobs=None,
     return_scores=False,
+    random_state=0,
 ):
     """Ids of the ``k`` best-scored items of each row, best first.
 
     Either ``scores`` holds the score of every item for every row, or it holds user factors
     and ``item_factors`` is given: the scores are then ``scores @ item_factors.T``, computed
     ``block_size`` rows at a time, so memory stays O(block_size x n_items) however many rows
-    there are: by default about 2**23 scores (64 MB of float64) whatever the catalogue. Each row is selected with a size-k heap (O(n_items log k), no full sort), on
-    several threads over the rows of a block.
+    there are: by default about 2**23 scores (64 MB of float64) whatever the catalogue. Each
+    row is selected with a size-k heap (O(n_items log k), no full sort), on several threads
+    over the rows of a block.
+
+    Equal scores are ordered at random, independently in each row, from ``random_state``:
+    never by item id, which on real data follows the order items entered the catalogue and
+    so their age and popularity, and would pass that on to every metric computed from the
+    lists (a model that scores every item alike would look as good as popularity).
 
     Parameters
     ----------
@@ -65,12 +74,16 @@ def top_k(
         (``-1`` is all of them).
     return_scores : bool, default=False
         Also return the scores of the selected items.
+    random_state : int, RandomState instance or None, default=0
+        Seed of the order of equal scores. A row's order depends on the seed and on the row's
+        position in ``scores``; the same call gives the same lists, and ``block_size`` and
+        ``n_jobs`` never change them.
 
     Returns
     -------
     items : ndarray of shape (n_rows, k) of int64
-        Item ids, best first; equal scores are ordered by increasing item id. A row with fewer
-        than ``k`` items left after exclusion is padded with -1.
+        Item ids, best first; equal scores in random order (see ``random_state``). A row with
+        fewer than ``k`` items left after exclusion is padded with -1.
     top_scores : ndarray of shape (n_rows, k)
         Only when ``return_scores=True``: the scores of ``items`` (``-inf`` for padding), in
         the floating dtype of the scores.
@@ -91,7 +104,7 @@ def top_k(
     >>> import numpy as np
     >>> import scipy.sparse as sp
     >>> from recfactor.metrics import top_k
-    >>> scores = np.array([[0.1, 0.9, 0.5, 0.9],
+    >>> scores = np.array([[0.1, 0.9, 0.5, 0.8],
     ...                    [0.3, 0.2, 0.1, 0.0]])
     >>> top_k(scores, 2)
     array([[1, 3],
@@ -112,6 +125,24 @@ def top_k(
     array([[2, 0],
            [1, 2]])
     """
+    return _top_k(scores, k, item_factors=item_factors, exclude=exclude, block_size=block_size,
+                  n_jobs=n_jobs, return_scores=return_scores, seed=tie_seed(random_state))
+
+
+def tie_seed(random_state):
+    """The seed of the order of ties in :func:`top_k`, as the kernel takes it."""
+    if isinstance(random_state, Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be non-negative, got {random_state}.")
+        return np.uint64(random_state)
+    return np.uint64(check_random_state(random_state).randint(np.iinfo(np.int64).max))
+
+
+def _top_k(scores, k, *, item_factors=None, exclude=None, block_size=None, n_jobs=None,
+           return_scores=False, seed=np.uint64(0), first_row=0):
+    """:func:`top_k` with the ties' ``seed`` drawn, for rows that start at ``first_row`` of a
+    larger call: a caller that selects block by block passes each block's first row, so
+    the lists do not depend on its blocks."""
     k = _check_k(k)
     if block_size is not None:
         block_size = _check_k(block_size, name="block_size")
@@ -168,6 +199,8 @@ def top_k(
                         top_items[start + lo : start + hi],
                         top_scores[start + lo : start + hi],
                         nan_rows[start + lo : start + hi],
+                        seed,
+                        first_row + start + lo,
                     )
 
                 run(select, stop - start, row_cost=n_items)

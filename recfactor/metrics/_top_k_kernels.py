@@ -2,7 +2,11 @@
 
 The heap keeps the k best (score, item) pairs seen so far with the worst at its root, so a row
 costs O(n_items log k) and never a full sort. "Worse" means a lower score, or an equal score
-and a higher item id: ties go to the lower id, which makes the selection deterministic.
+and a higher tie rank. An item's tie rank is a hash of the row's key and the item id, a
+bijection of the ids (splitmix64's finaliser), so equal scores are ordered at random,
+independently in each row, and the same key gives the same order. The item id itself never
+breaks a tie: on real data ids follow the order items entered the catalogue, which tracks
+their age and popularity, and an id order would carry that into every metric.
 
 The row loop is serial and releases the GIL, so ``top_k`` runs it on several ranges of rows
 at once (see :func:`recfactor.utils._numba.row_threads`); a ``parallel=True`` loop would
@@ -15,8 +19,29 @@ from ..utils._numba import njit
 
 
 @njit
-def _worse(score_a, item_a, score_b, item_b):
-    return score_a < score_b or (score_a == score_b and item_a > item_b)
+def _mix(z):
+    """splitmix64's finaliser: a bijection of the 64-bit integers that looks random."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit
+def _row_key(seed, row):
+    """The tie key of row ``row`` (its position in the whole call) under ``seed``."""
+    return _mix(np.uint64(seed) ^ _mix(np.uint64(row)))
+
+
+@njit
+def _tie_rank(key, item):
+    return _mix(key + np.uint64(item))
+
+
+@njit
+def _worse(score_a, item_a, score_b, item_b, key):
+    return score_a < score_b or (
+        score_a == score_b and _tie_rank(key, item_a) > _tie_rank(key, item_b)
+    )
 
 
 @njit
@@ -26,17 +51,17 @@ def _swap(scores, items, i, j):
 
 
 @njit
-def _sift_up(scores, items, pos):
+def _sift_up(scores, items, pos, key):
     while pos > 0:
         parent = (pos - 1) // 2
-        if not _worse(scores[pos], items[pos], scores[parent], items[parent]):
+        if not _worse(scores[pos], items[pos], scores[parent], items[parent], key):
             return
         _swap(scores, items, pos, parent)
         pos = parent
 
 
 @njit
-def _sift_down(scores, items, size):
+def _sift_down(scores, items, size, key):
     """Move the root of a heap of ``size`` entries down to its place."""
     # Not the literal 0, which Numba would type (and compile _swap for) on its own.
     pos = np.int64(0)
@@ -45,31 +70,31 @@ def _sift_down(scores, items, size):
         if child >= size:
             return
         if child + 1 < size and _worse(
-            scores[child + 1], items[child + 1], scores[child], items[child]
+            scores[child + 1], items[child + 1], scores[child], items[child], key
         ):
             child += 1
-        if not _worse(scores[child], items[child], scores[pos], items[pos]):
+        if not _worse(scores[child], items[child], scores[pos], items[pos], key):
             return
         _swap(scores, items, pos, child)
         pos = child
 
 
 @njit
-def _push(heap_scores, heap_items, size, k, score, item):
+def _push(heap_scores, heap_items, size, k, score, item, key):
     """Offer (score, item) to a heap of ``size`` entries; return the new size."""
     if size < k:
         heap_scores[size] = score
         heap_items[size] = item
-        _sift_up(heap_scores, heap_items, size)
+        _sift_up(heap_scores, heap_items, size, key)
         return size + 1
     heap_scores[0] = score
     heap_items[0] = item
-    _sift_down(heap_scores, heap_items, k)
+    _sift_down(heap_scores, heap_items, k, key)
     return k
 
 
 @njit
-def _sampled_floor(row_scores, excluded, heap_scores, heap_items):
+def _sampled_floor(row_scores, excluded, heap_scores, heap_items, key):
     """A score below which no item can be among the row's k best: the k-th best of an
     evenly spaced sample of about ``sqrt(n_items * k)`` admissible items, or -inf.
 
@@ -94,17 +119,20 @@ def _sampled_floor(row_scores, excluded, heap_scores, heap_items):
         score = row_scores[item]
         if np.isnan(score) or (size == k and score <= heap_scores[0]):
             continue
-        size = _push(heap_scores, heap_items, size, k, score, item)
+        size = _push(heap_scores, heap_items, size, k, score, item, key)
     return heap_scores[0] if size == k else -np.inf
 
 
 @njit(nogil=True)
-def _top_k_rows(scores, exclude_indptr, exclude_indices, top_items, top_scores, nan_rows):
+def _top_k_rows(scores, exclude_indptr, exclude_indices, top_items, top_scores, nan_rows,
+                seed, first_row):
     """Fill ``top_items`` and ``top_scores`` (n_rows, k) with each row's best items, best first.
 
     Items stored in row ``r`` of the CSR mask ``(exclude_indptr, exclude_indices)`` are
     skipped; rows with fewer than k admissible items are padded with -1 and -inf.
-    ``nan_rows[r]`` is set when row ``r`` has a NaN score on an admissible item.
+    ``nan_rows[r]`` is set when row ``r`` has a NaN score on an admissible item. Ties are
+    ordered by the key of ``seed`` and the row's position ``first_row + r``, so splitting a
+    call into blocks never changes its result.
     """
     n_rows, n_items = scores.shape
     k = top_items.shape[1]
@@ -113,9 +141,10 @@ def _top_k_rows(scores, exclude_indptr, exclude_indices, top_items, top_scores, 
         heap_scores = top_scores[row]
         heap_items = top_items[row]
         excluded = exclude_indices[exclude_indptr[row]:exclude_indptr[row + 1]]
+        key = _row_key(seed, first_row + row)
         # Items scored below the floor are outranked by k sampled ones, so never selected;
-        # items scored equal to it may still win a tie by a lower id.
-        floor = _sampled_floor(scores[row], excluded, heap_scores, heap_items)
+        # items scored equal to it may still win a tie.
+        floor = _sampled_floor(scores[row], excluded, heap_scores, heap_items, key)
         size = np.int64(0)
         root = -np.inf
         # The excluded items cut the row into runs of admissible items, so the loop over a
@@ -125,24 +154,24 @@ def _top_k_rows(scores, exclude_indptr, exclude_indices, top_items, top_scores, 
             run_stop = excluded[position] if position < excluded.shape[0] else n_items
             for item in range(run_start, run_stop):
                 score = scores[row, item]
-                # Items arrive in increasing id order, so an equal score is always the worse
-                # of the two and never displaces the root. NaN fails every comparison.
+                # NaN fails every comparison, so it reaches the check below.
                 if size == k:
-                    if score <= root:
+                    if score < root or (score == root and
+                                        _tie_rank(key, item) > _tie_rank(key, heap_items[0])):
                         continue
                 elif score < floor:
                     continue
                 if np.isnan(score):
                     nan_rows[row] = True
                     continue
-                size = _push(heap_scores, heap_items, size, k, score, item)
+                size = _push(heap_scores, heap_items, size, k, score, item, key)
                 root = heap_scores[0]
             run_start = max(run_start, run_stop + 1)
         # Heap sort in place: moving the root (the worst) to the end leaves the best first.
         for end in range(size - 1, 0, -1):
             heap_scores[0], heap_scores[end] = heap_scores[end], heap_scores[0]
             heap_items[0], heap_items[end] = heap_items[end], heap_items[0]
-            _sift_down(heap_scores, heap_items, end)
+            _sift_down(heap_scores, heap_items, end, key)
         for j in range(size, k):
             heap_items[j] = -1
             heap_scores[j] = -np.inf

@@ -17,6 +17,9 @@ class ContentKNN(ItemColdStartMixin, BaseEstimator):
 
     A cold item's score for a user is the summed similarity of its ``n_neighbors`` most
     similar training items that the user interacted with (weighted by the interaction).
+    Training items tied at the ``n_neighbors``-th similarity share the places left among
+    them equally (the expected neighbourhood under a random choice), so item ids never
+    decide who is a neighbour.
     This is the downstream model that the collaborative feature-selection paper
     (Sukhorukov, Gusak & Frolov, 2025) tunes on each selected feature subset. Samples are
     items: ``fit(X, y)`` takes item features and the item x user interactions.
@@ -95,18 +98,32 @@ class ContentKNN(ItemColdStartMixin, BaseEstimator):
                                where=denominator > 0)
         n_neighbors = min(self.n_neighbors, similarity.shape[1])
         if n_neighbors < similarity.shape[1]:
-            # ties at the boundary are broken by argpartition; ranks of kept items are exact
-            far = np.argpartition(-similarity, n_neighbors, axis=1)[:, n_neighbors:]
-            np.put_along_axis(similarity, far, 0.0, axis=1)
+            similarity = _nearest(similarity, n_neighbors)
         return sp.csr_matrix(similarity)
 
     def _scores(self, X):
         return np.asarray((self._similarities(X) @ self.interactions_).todense())
 
     def _floats_per_item(self):
-        # The dense similarities, their denominators and the argpartition indices (about
-        # four rows over the training items), then the row of scores over the users.
+        # The dense similarities, their denominators, the partitioned copy and the masks of
+        # the nearest (about four rows over the training items), then the row of scores.
         return 4 * self.item_features_.shape[0] + self.interactions_.shape[1]
+
+
+def _nearest(similarity, n_neighbors):
+    """Each row's ``n_neighbors`` largest similarities, the others set to zero.
+
+    When several items tie at the boundary, each of them keeps the share of the places left
+    (``places / tied``): the expected neighbourhood under a random choice among them. A
+    choice by position would favour low item ids, which on real data are the older, more
+    popular items, and carry their popularity into the scores.
+    """
+    boundary = -np.partition(-similarity, n_neighbors - 1, axis=1)[:, n_neighbors - 1:n_neighbors]
+    above = similarity > boundary
+    tied = similarity == boundary
+    places = n_neighbors - above.sum(axis=1, keepdims=True)
+    share = places / np.maximum(tied.sum(axis=1, keepdims=True), 1)
+    return np.where(above, similarity, np.where(tied, similarity * share, 0.0))
 
 
 def _squared_row_norms(X):

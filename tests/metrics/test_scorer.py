@@ -187,3 +187,66 @@ def test_scorer_repr():
     assert repr(make_ranking_scorer("map", 5)) == (
         "make_ranking_scorer('map', k=5, protocol='fold-in', holdout=0.2, random_state=0)"
     )
+
+
+def _popularity_sorted_items(n_items=300, n_users=400, seed=0):
+    """Item x user interactions whose item ids follow popularity (item 0 the most popular),
+    as MovieLens ids follow age and popularity."""
+    rng = np.random.default_rng(seed)
+    shares = 0.5 / (1 + np.arange(n_items)) ** 0.8
+    return sp.csr_matrix((rng.random((n_items, n_users)) < shares[:, None]).astype(float))
+
+
+def _chance_ndcg(relevant, n_draws=30, seed=1):
+    """NDCG@10 of uniformly random rankings, one value per draw (a plain NumPy ranking)."""
+    rng = np.random.default_rng(seed)
+    n_users, n_items = relevant.shape
+    return np.array([
+        ndcg_at_k(relevant, np.argsort(rng.random((n_users, n_items)), axis=1)[:, :10])
+        for _ in range(n_draws)
+    ])
+
+
+class _Constant(BaseEstimator):
+    """Scores every user alike for every item."""
+
+    def fit(self, X, y):
+        self.n_users_ = y.shape[1]
+        return self
+
+    def predict(self, X):
+        return np.zeros((X.shape[0], self.n_users_))
+
+
+def test_a_constant_cold_start_model_scores_chance_on_ids_sorted_by_popularity():
+    Y = _popularity_sorted_items()
+    F = np.ones((Y.shape[0], 1))
+    relevant = Y.T.tocsr()
+    relevant = relevant[np.flatnonzero(np.diff(relevant.indptr))]
+    chance = _chance_ndcg(relevant)
+    by_id = ndcg_at_k(relevant, np.tile(np.arange(10), (relevant.shape[0], 1)))
+    assert by_id > chance.mean() + 20 * chance.std()  # what an id order would have given
+    for seed in range(3):
+        scorer = make_ranking_scorer("ndcg", protocol="cold-start", random_state=seed)
+        got = scorer(_Constant().fit(F, Y), F, Y)
+        assert abs(got - chance.mean()) < 4 * chance.std()
+
+
+def test_a_constant_user_model_scores_chance_on_ids_sorted_by_popularity():
+    from recfactor.dummy import PopularityRecommender
+
+    X = _popularity_sorted_items(n_items=200, n_users=600).T.tocsr()
+    # Every item equally popular in training: the model scores all items alike.
+    model = PopularityRecommender().fit(np.ones((2, X.shape[1])))
+    visible, hidden = fold_in_split(X, holdout=0.5, random_state=0)
+    users = np.flatnonzero(np.diff(hidden.indptr))
+    relevant = hidden[users]
+    chance = []
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        random_scores = rng.random(relevant.shape)
+        random_scores[visible[users].nonzero()] = -np.inf  # seen items are never listed
+        chance.append(ndcg_at_k(relevant, np.argsort(-random_scores, axis=1)[:, :10]))
+    chance = np.array(chance)
+    got = make_ranking_scorer("ndcg", holdout=0.5, random_state=0)(model, X)
+    assert abs(got - chance.mean()) < 4 * chance.std()

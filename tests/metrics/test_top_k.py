@@ -9,14 +9,30 @@ from recfactor.metrics._top_k_kernels import _top_k_rows
 from recfactor.utils import _numba
 
 
-def ref_top_k(scores, k, excluded=None):
-    """Full sort of every row: by decreasing score, then increasing item id; -1 pads."""
+_MASK = 2**64 - 1
+
+
+def ref_mix(z):
+    """splitmix64's finaliser on Python integers."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+def ref_tie_rank(seed, row, item):
+    key = ref_mix(seed ^ ref_mix(row))
+    return ref_mix((key + item) & _MASK)
+
+
+def ref_top_k(scores, k, excluded=None, seed=0):
+    """Full sort of every row: by decreasing score, then increasing tie rank; -1 pads."""
     n_rows, n_items = scores.shape
     items = np.full((n_rows, k), -1)
     top_scores = np.full((n_rows, k), -np.inf)
     for row in range(n_rows):
         admissible = [j for j in range(n_items) if excluded is None or not excluded[row, j]]
-        ranked = sorted(admissible, key=lambda j: (-scores[row, j], j))[:k]
+        ranked = sorted(admissible,
+                        key=lambda j: (-scores[row, j], ref_tie_rank(seed, row, j)))[:k]
         items[row, : len(ranked)] = ranked
         top_scores[row, : len(ranked)] = scores[row, ranked]
     return items, top_scores
@@ -122,6 +138,40 @@ def test_block_size_and_n_jobs_do_not_change_the_result(item_factors):
         np.testing.assert_array_equal(
             top_k(scores, 7, item_factors=item_factors, n_jobs=n_jobs), expected
         )
+
+
+@pytest.mark.parametrize("random_state", [0, 7, 2**40])
+def test_ties_follow_the_seed_not_the_item_ids(random_state):
+    scores = np.ones((6, 9))
+    scores[:, 4] = 2.0
+    expected = ref_top_k(scores, 5, seed=random_state)[0]
+    np.testing.assert_array_equal(top_k(scores, 5, random_state=random_state), expected)
+    assert (expected[:, 0] == 4).all()
+
+
+def test_ties_are_drawn_uniformly_and_independently_per_row():
+    # Every item scored alike: the first item of each row is uniform over the catalogue,
+    # whatever the ids, and rows do not share one order.
+    n_items, n_rows = 20, 4000
+    first = top_k(np.zeros((n_rows, n_items)), 3)[:, 0]
+    counts = np.bincount(first, minlength=n_items)
+    expected = n_rows / n_items
+    chi2 = ((counts - expected) ** 2 / expected).sum()
+    assert chi2 < 43.8  # the 0.999 quantile of chi-square with 19 degrees of freedom
+    assert abs(first.mean() - (n_items - 1) / 2) < 0.5
+    assert len({tuple(row) for row in top_k(np.zeros((50, n_items)), 3)}) > 40
+
+
+def test_tie_order_depends_on_the_seed_alone():
+    scores = np.zeros((30, 50))
+    np.testing.assert_array_equal(top_k(scores, 5, random_state=3),
+                                  top_k(scores, 5, random_state=3))
+    assert (top_k(scores, 5, random_state=3) != top_k(scores, 5, random_state=4)).any()
+    drawn = top_k(scores, 5, random_state=np.random.RandomState(0))
+    np.testing.assert_array_equal(drawn, top_k(scores, 5, random_state=np.random.RandomState(0)))
+    assert top_k(scores, 5, random_state=None).shape == (30, 5)
+    with pytest.raises(ValueError, match="random_state must be non-negative"):
+        top_k(scores, 5, random_state=-1)
 
 
 def test_exclusion_forms():

@@ -84,3 +84,23 @@ def test_rejects_bad_input(items):
         ContentKNN().fit(F, Y[:10])
     with pytest.raises(ValueError, match="X has 39 features"):
         ContentKNN().fit(F, Y).predict(F[:, :39])
+
+
+def test_neighbours_tied_at_the_boundary_share_the_places_left():
+    # Every training item has the same features, so all 100 tie for 10 places: each keeps
+    # a tenth of its similarity, and the order of the training items changes nothing.
+    rng = np.random.default_rng(0)
+    F = np.ones((100, 3))
+    Y = (rng.random((100, 40)) < np.linspace(0.9, 0.05, 100)[:, None]).astype(float)
+    cold = np.ones((2, 3))
+    model = ContentKNN(n_neighbors=10).fit(F, Y)
+    np.testing.assert_allclose(model.predict(cold), np.tile(0.1 * Y.sum(axis=0), (2, 1)))
+    order = rng.permutation(100)
+    np.testing.assert_allclose(ContentKNN(n_neighbors=10).fit(F, Y[order]).predict(cold),
+                               model.predict(cold))
+    # Two items above the boundary keep their whole similarity; 98 share the 8 places left.
+    F[[5, 60]] = cold = np.array([[1.0, 1.0, 1.2]])
+    similarity = (F @ cold[0]) / (np.linalg.norm(F, axis=1) * np.linalg.norm(cold[0]))
+    weights = np.where(np.isin(np.arange(100), [5, 60]), similarity, similarity * 8 / 98)
+    np.testing.assert_allclose(ContentKNN(n_neighbors=10).fit(F, Y).predict(cold)[0],
+                               weights @ Y)

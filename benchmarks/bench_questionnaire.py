@@ -111,7 +111,7 @@ def main():
               f"± {floor[:, 0].std(ddof=1) / np.sqrt(len(folds)):.4f}, Recall@10 "
               f"{floor[:, 1].mean():.4f} ± {floor[:, 1].std(ddof=1) / np.sqrt(len(folds)):.4f}")
         header = (f"{'q':>3}  {'strategy':<20}{'NDCG@10':>17}{'Recall@10':>17}"
-                  f"{'ranks':>14}  vs best baseline (NDCG ratio, paired diff ± SE)")
+                  f"{'ranks':>16}  vs best baseline (NDCG ratio, paired diff ± SE)")
         print(header)
         for q in QUESTIONS:
             per_fold = [fold_results(X[tr], X[te], q, args.draws) for tr, te in folds]
@@ -138,7 +138,7 @@ def main():
                                f"{diff.mean():+.4f} ± {diff.std(ddof=1) / se:.4f}")
                 print(f"{q:>3}  {name:<20}{ndcg.mean():>9.4f} ± {ndcg.std(ddof=1) / se:.4f}"
                       f"{recall.mean():>9.4f} ± {recall.std(ddof=1) / se:.4f}"
-                      f"{ranks:>14}  {compare}", flush=True)
+                      f"{ranks:>16}  {compare}", flush=True)
         print(f"({dataset}: {time.perf_counter() - start:.1f} s)")
 
 

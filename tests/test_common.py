@@ -23,6 +23,7 @@ TEST_PARAMS = {
     "ContentKNN": {"n_neighbors": 3},
     "MaxVolSelector": {"n_features_to_select": 1, "rank": 1},
     "CollaborativeMaxVolSelector": {"n_features_to_select": 1, "rank": 1},
+    "ItemQuestionnaire": {"n_questions": 1, "rank": 1},
     "TuckER": {"entity_dim": 2, "relation_dim": 2, "max_epochs": 1, "device": "cpu"},
     "MIGTF": {
         "base": TuckER(entity_dim=2, relation_dim=2, max_epochs=1, device="cpu"),
@@ -96,6 +97,7 @@ EXPECTED_FAILED_CHECKS = {
     "ALS": _USER_RECOMMENDER_FAILURES,
     "BPR": _USER_RECOMMENDER_FAILURES,
     "EASE": _USER_RECOMMENDER_FAILURES,
+    "ItemQuestionnaire": _USER_RECOMMENDER_FAILURES,
     "TuckER": _KNOWLEDGE_GRAPH_FAILURES,
     "MIGTF": _KNOWLEDGE_GRAPH_FAILURES,
 }

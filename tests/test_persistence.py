@@ -14,6 +14,7 @@ from recfactor.dummy import PopularityRecommender
 from recfactor.feature_selection import (
     CollaborativeMaxVolSelector,
     FeatureFrequencySelector,
+    ItemQuestionnaire,
     MaxVolSelector,
     RandomSelector,
 )
@@ -69,6 +70,8 @@ CASES = {
                        lambda m: m.transform(F).toarray()),
     "FeatureFrequencySelector": (lambda: FeatureFrequencySelector(n_features_to_select=3).fit(F),
                                  lambda m: m.transform(F).toarray()),
+    "ItemQuestionnaire": (lambda: ItemQuestionnaire(n_questions=4, rank=2, random_state=0).fit(R),
+                          lambda m: m.recommend(R)),
     "SASRec": (lambda: SASRec(embedding_dim=8, **TORCH_FAST).fit(H),
                lambda m: m.transform(H)),
     "BERT4Rec": (lambda: BERT4Rec(embedding_dim=8, **TORCH_FAST).fit(H),

@@ -8,16 +8,19 @@ user x feature matrix), the selected rows are the most representative features.
 The selectors rank features that way (:class:`MaxVolSelector` from the data alone,
 :class:`CollaborativeMaxVolSelector` from how the features explain user behaviour) and keep
 a budget of them; :class:`RandomSelector` and :class:`FeatureFrequencySelector` are the
-baselines they are compared with.
+baselines they are compared with. :class:`ItemQuestionnaire` applies the same selection to
+the items of a collaborative model: the items to ask a new user about (rating elicitation).
 """
 
 from ._baselines import FeatureFrequencySelector, RandomSelector
 from ._maxvol import maxvol, rect_maxvol
 from ._maxvol_selector import CollaborativeMaxVolSelector, MaxVolSelector
+from ._questionnaire import ItemQuestionnaire
 
 __all__ = [
     "CollaborativeMaxVolSelector",
     "FeatureFrequencySelector",
+    "ItemQuestionnaire",
     "MaxVolSelector",
     "RandomSelector",
     "maxvol",

@@ -5,6 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import _fit_context
+from sklearn.preprocessing import normalize as normalize_columns
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..decomposition._weighted_svd import identity_plus_gram_factor, scaled_rows, weighted_svd
@@ -110,35 +111,57 @@ class CollaborativeMaxVolSelector(_MaxVolRanking):
     data (:func:`recfactor.decomposition.weighted_svd`). So it scales to tens of thousands
     of items and features.
 
+    The defaults differ from the paper's prototype, by evidence (see the Reproducibility
+    page). With raw binary columns, how often a feature occurs dominates both ``F^T F``
+    and ``F^T Z F``, and the prototype picks nearly the most frequent features whatever
+    ``alpha``; so the columns of ``F`` are scaled to unit length (``normalize=True``), and
+    the collaborative term alone, the cosine similarity of the items' users, shapes the
+    embedding (``alpha=1``, ``similarity="cosine"``).
+
+    With ``ranking="greedy"``, features are instead added one at a time, each the one whose
+    column (its part orthogonal to the features already chosen) best reconstructs what the
+    chosen ones leave of the collaborative factors ``T`` (the ``rank`` leading left singular
+    vectors of ``G`` times their singular values, so ``T T^T`` is the rank-``rank`` part of
+    ``Z``): a greedy minimisation of ``||T - P T||_F``, ``P`` the projection on the chosen
+    columns. ``alpha`` does not change that choice.
+
     Parameters
     ----------
     n_features_to_select : int or float, default=0.1
         Number of features to keep, or their share when a float in (0, 1]. The paper keeps
         5-20 %.
     rank : int, default=64
-        Dimension of the feature embedding (the paper uses 64-400); at most the number of
-        features. Keep it at most the budget: maxvol selects as many features as
-        dimensions.
-    alpha : float in [0, 1], default=0.3
+        Dimension of the feature embedding (the paper uses 64-400), or of the collaborative
+        factors with ``ranking="greedy"``; at most the number of features. With maxvol,
+        keep it at most the budget: maxvol selects as many features as dimensions.
+    alpha : float in [0, 1], default=1.0
         Weight of the collaborative similarity; ``alpha=0`` ignores the interactions and is
-        :class:`MaxVolSelector` on ``X``.
-    popularity_degree : float, default=1.0
-        Exponent of the item popularity weights.
-    similarity : {"gram", "cosine"}, default="gram"
-        How ``Z`` is computed from ``W``.
+        :class:`MaxVolSelector` on ``X`` (the paper's prototype used 0.3).
+    popularity_degree : float, default=0.0
+        Exponent of the item popularity weights (the paper's prototype used 1.0). It has no
+        effect with ``similarity="cosine"``, which scales every item to unit length.
+    similarity : {"gram", "cosine"}, default="cosine"
+        How ``Z`` is computed from ``W`` (the paper's prototype used ``"gram"``).
+    normalize : bool, default=True
+        Scale each feature column to unit Euclidean length first, so that a feature counts
+        by which items it describes, not by how many (the paper's prototype did not).
+    ranking : {"maxvol", "greedy"}, default="maxvol"
+        Rectangular maxvol over the embedding, or the greedy reconstruction of the
+        collaborative factors described above.
     random_state : int, RandomState instance or None, default=None
         Seed of the Lanczos start vector of the SVD.
 
     Attributes
     ----------
     ranking_ : ndarray of shape (n_features_kept,)
-        Features in the order maxvol chose them; ``ranking_[:m]`` is the selection of ``m``
-        features for any ``m`` from ``rank`` up to ``n_features_``, so one fit with the
-        largest budget serves every smaller one down to ``rank``. A budget below ``rank``
-        is selected by square maxvol on the leading ``n_features_to_select`` dimensions of
-        the embedding.
+        Features in the order they were chosen; ``ranking_[:m]`` is the selection of ``m``
+        features for any ``m`` from ``rank`` up to ``n_features_`` (from 1 with
+        ``ranking="greedy"``), so one fit with the largest budget serves every smaller one.
+        With maxvol, a budget below ``rank`` is selected by square maxvol on the leading
+        ``n_features_to_select`` dimensions of the embedding.
     components_ : ndarray of shape (rank, n_features)
-        The feature embedding: right singular vectors of ``L^T F``.
+        The feature embedding: right singular vectors of ``L^T F``. Only with
+        ``ranking="maxvol"``.
     n_features_ : int
         Number of features kept.
     n_features_in_ : int
@@ -161,15 +184,19 @@ class CollaborativeMaxVolSelector(_MaxVolRanking):
         "alpha": [Interval(Real, 0, 1, closed="both")],
         "popularity_degree": [Interval(Real, None, None, closed="neither")],
         "similarity": [StrOptions({"gram", "cosine"})],
+        "normalize": ["boolean"],
+        "ranking": [StrOptions({"maxvol", "greedy"})],
     }
 
-    def __init__(self, n_features_to_select=0.1, *, rank=64, alpha=0.3, popularity_degree=1.0,
-                 similarity="gram", random_state=None):
+    def __init__(self, n_features_to_select=0.1, *, rank=64, alpha=1.0, popularity_degree=0.0,
+                 similarity="cosine", normalize=True, ranking="maxvol", random_state=None):
         super().__init__(n_features_to_select)
         self.rank = rank
         self.alpha = alpha
         self.popularity_degree = popularity_degree
         self.similarity = similarity
+        self.normalize = normalize
+        self.ranking = ranking
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -199,11 +226,22 @@ class CollaborativeMaxVolSelector(_MaxVolRanking):
         if self.rank > X.shape[1]:
             raise ValueError(f"rank={self.rank} is larger than the number of features, "
                              f"{X.shape[1]}.")
+        features = normalize_columns(X, axis=0) if self.normalize else X
         popularity = np.maximum(np.diff(Y.indptr), 1).astype(np.float64)
         weighted = sp.diags(popularity ** self.popularity_degree) @ Y  # W^T, items x users
-        factor = identity_plus_gram_factor(scaled_rows(weighted, self.similarity), self.alpha)
-        _, _, self.components_ = weighted_svd(X, self.rank, left_weight=factor,
-                                              random_state=self.random_state)
+        G = scaled_rows(weighted, self.similarity)
+        if self.ranking == "greedy":
+            if self.rank > min(G.shape):
+                raise ValueError(
+                    f"rank={self.rank} is larger than min(n_items, n_users) = {min(G.shape)}:"
+                    " the interactions have no more collaborative factors."
+                )
+            U, singular_values, _ = weighted_svd(G, self.rank, random_state=self.random_state)
+            return greedy_reconstruction(features, U * singular_values, n_to_rank)
+        _, _, self.components_ = weighted_svd(
+            features, self.rank, left_weight=identity_plus_gram_factor(G, self.alpha),
+            random_state=self.random_state,
+        )
         return self._rank_embedding(self.components_.T, n_to_rank)
 
     def __sklearn_tags__(self):
@@ -211,3 +249,61 @@ class CollaborativeMaxVolSelector(_MaxVolRanking):
         tags.target_tags.required = True
         tags.target_tags.positive_only = True
         return tags
+
+
+def greedy_reconstruction(F, T, n_to_rank):
+    """Columns of ``F``, best first, chosen greedily to reconstruct ``T`` by least squares.
+
+    Each step adds the column ``j`` that most reduces ``||T - P T||_F^2``, ``P`` the
+    orthogonal projection on the chosen columns: with ``a_j`` the part of column ``j``
+    orthogonal to them and ``E = T - P T``, the reduction is ``||a_j^T E||^2 / ||a_j||^2``,
+    and ``a_j^T E = F_j^T E`` since ``E`` is orthogonal to the chosen columns. So one step
+    costs a product by ``F^T`` and rank-one updates of ``F^T E`` and of the squared norms
+    ``||a_j||^2``: O(nnz(F) + n_items n_to_rank + n_features r) for ``T`` of ``r`` columns.
+    Columns that add nothing new (zero, or in the span of those chosen, within rounding)
+    come last, by decreasing norm.
+
+    Parameters
+    ----------
+    F : {ndarray, sparse matrix} of shape (n_items, n_features)
+    T : ndarray of shape (n_items, r)
+    n_to_rank : int
+        Number of columns to rank, at most ``n_features``.
+
+    Returns
+    -------
+    ranking : ndarray of shape (n_to_rank,) of int64
+    """
+    F = sp.csc_matrix(F, dtype=np.float64)
+    residual = np.array(T, dtype=np.float64)
+    n_items, n_features = F.shape
+    correlations = np.asarray(F.T @ residual)  # F^T E
+    squared_norms = np.asarray(F.multiply(F).sum(axis=0)).ravel()
+    # A column whose new part is below this share of its norm lies in the chosen span.
+    negligible = 1e-9 * squared_norms
+    by_norm = np.argsort(-squared_norms, kind="stable")
+    basis = np.empty((n_items, n_to_rank))
+    available = np.ones(n_features, dtype=bool)
+    ranking = np.empty(n_to_rank, dtype=np.int64)
+    for step in range(n_to_rank):
+        useful = available & (squared_norms > negligible) & (squared_norms > 0)
+        if not useful.any():
+            ranking[step:] = by_norm[available[by_norm]][:n_to_rank - step]
+            break
+        gains = np.full(n_features, -np.inf)
+        gains[useful] = (correlations[useful] ** 2).sum(axis=1) / squared_norms[useful]
+        column = int(np.argmax(gains))
+        ranking[step] = column
+        available[column] = False
+        new = F[:, column].toarray().ravel()
+        chosen = basis[:, :step]
+        for _ in range(2):  # Gram-Schmidt twice keeps the basis orthogonal in floating point
+            new -= chosen @ (chosen.T @ new)
+        new /= np.linalg.norm(new)
+        basis[:, step] = new
+        projections = np.asarray(F.T @ new).ravel()
+        explained = new @ residual
+        residual -= np.outer(new, explained)
+        correlations -= np.outer(projections, explained)
+        squared_norms -= projections ** 2
+    return ranking

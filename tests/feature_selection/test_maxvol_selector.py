@@ -16,6 +16,7 @@ from recfactor.feature_selection import (
     RandomSelector,
     rect_maxvol,
 )
+from recfactor.feature_selection._maxvol_selector import greedy_reconstruction
 from recfactor.metrics import make_ranking_scorer
 from recfactor.neighbors import ContentKNN
 
@@ -27,8 +28,11 @@ def items():
                               return_informative=True, random_state=0)
 
 
-def _dense_collaborative_embedding(F, Y, rank, alpha, degree, similarity):
+def _dense_collaborative_embedding(F, Y, rank, alpha, degree, similarity, normalize=False):
     """The paper's construction, literally: dense S, its Cholesky factor, SVD of L^T F."""
+    F = F.toarray()
+    if normalize:
+        F = F / np.maximum(np.linalg.norm(F, axis=0), 1e-300)
     R = Y.T.toarray()
     popularity = np.maximum((R != 0).sum(axis=0), 1)
     W = R * popularity ** degree
@@ -39,20 +43,22 @@ def _dense_collaborative_embedding(F, Y, rank, alpha, degree, similarity):
         Z = (W.T @ W) / np.outer(norms, norms)
     S = (1 - alpha) * np.eye(R.shape[1]) + alpha * Z
     L = np.linalg.cholesky(S)
-    U, s, Vt = np.linalg.svd(L.T @ F.toarray(), full_matrices=False)
+    U, s, Vt = np.linalg.svd(L.T @ F, full_matrices=False)
     return svd_flip(U, Vt, u_based_decision=False)[1][:rank]
 
 
 @pytest.mark.parametrize("similarity", ["gram", "cosine"])
 @pytest.mark.parametrize("alpha, degree", [(0.3, 1.0), (0.8, 0.5)])
-def test_sparse_construction_equals_the_dense_cholesky_one(items, similarity, alpha, degree):
+@pytest.mark.parametrize("normalize", [False, True])
+def test_sparse_construction_equals_the_dense_cholesky_one(items, similarity, alpha, degree,
+                                                           normalize):
     F, Y, _ = items
     F, Y = F[:150], Y[:150]  # items with no user: popularity max(0, 1) = 1
     selector = CollaborativeMaxVolSelector(
         12, rank=6, alpha=alpha, popularity_degree=degree, similarity=similarity,
-        random_state=0,
+        normalize=normalize, random_state=0,
     ).fit(F, Y)
-    expected = _dense_collaborative_embedding(F, Y, 6, alpha, degree, similarity)
+    expected = _dense_collaborative_embedding(F, Y, 6, alpha, degree, similarity, normalize)
     np.testing.assert_allclose(selector.components_, expected, atol=1e-8)
     pivots, _ = rect_maxvol(expected.T, min_rows=12, max_rows=12)
     np.testing.assert_array_equal(selector.ranking_, pivots)
@@ -69,6 +75,73 @@ def test_collaborative_selector_finds_the_informative_features(items):
     assert found["CollaborativeMaxVolSelector"] >= 7
     assert found["CollaborativeMaxVolSelector"] > max(
         v for k, v in found.items() if k != "CollaborativeMaxVolSelector")
+
+
+def _frequent_noise(F, n_noise=10, share=0.5, seed=1):
+    """``F`` with ``n_noise`` frequent features unrelated to use appended."""
+    rng = np.random.RandomState(seed)
+    noise = (rng.rand(F.shape[0], n_noise) < share).astype(float)
+    return sp.hstack([F, noise], format="csr")
+
+
+def test_normalized_columns_keep_frequent_noise_out(items):
+    # Ten features on half of the items and unrelated to use: the raw columns' length
+    # makes the prototype pick them; scaled to unit length, the informative ones win.
+    F, Y, informative = items
+    F = _frequent_noise(F)
+    informative = np.concatenate([informative, np.zeros(10, dtype=bool)])
+    found = {}
+    for normalize in (False, True):
+        selector = CollaborativeMaxVolSelector(10, rank=10, alpha=0.3, popularity_degree=1.0,
+                                               normalize=normalize, random_state=0)
+        found[normalize] = informative[selector.fit(F, Y).get_support()].sum()
+    assert found[True] >= 8
+    assert found[False] <= 5
+
+
+def _greedy_reference(F, T, n):
+    """Each step tries every column and keeps the one whose least-squares fit of T, with
+    the columns already chosen, leaves the smallest residual."""
+    chosen = []
+    for _ in range(n):
+        errors = {}
+        for j in set(range(F.shape[1])) - set(chosen):
+            columns = F[:, chosen + [j]]
+            coefficients = np.linalg.lstsq(columns, T, rcond=None)[0]
+            errors[j] = np.linalg.norm(T - columns @ coefficients)
+        chosen.append(min(errors, key=errors.get))
+    return np.array(chosen)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_greedy_reconstruction_matches_the_least_squares_reference(seed):
+    rng = np.random.RandomState(seed)
+    F = rng.rand(40, 15) * (rng.rand(40, 15) < 0.5)
+    T = F[:, [2, 7]] @ rng.randn(2, 3) + 0.1 * rng.randn(40, 3)
+    expected = _greedy_reference(F, T, 8)
+    np.testing.assert_array_equal(greedy_reconstruction(F, T, 8), expected)
+    np.testing.assert_array_equal(greedy_reconstruction(sp.csr_matrix(F), T, 8), expected)
+    assert set(expected[:2]) == {2, 7}
+
+
+def test_greedy_reconstruction_puts_redundant_columns_last():
+    rng = np.random.RandomState(0)
+    F = rng.rand(30, 4)
+    F = np.column_stack([F, F[:, 0] + F[:, 1], np.zeros(30)])  # in the span; zero
+    ranking = greedy_reconstruction(F, rng.rand(30, 2), 6)
+    assert np.linalg.matrix_rank(F[:, ranking[:4]]) == 4
+    assert ranking[-1] == 5 and sorted(ranking) == list(range(6))
+
+
+def test_greedy_ranking_selects_what_reconstructs_the_collaborative_factors(items):
+    F, Y, informative = items
+    selector = CollaborativeMaxVolSelector(10, rank=10, ranking="greedy", random_state=0)
+    padded = np.concatenate([informative, np.zeros(10, dtype=bool)])
+    assert padded[selector.fit(_frequent_noise(F), Y).get_support()].sum() >= 7  # random: 1.4
+    assert not hasattr(selector, "components_")
+    small = CollaborativeMaxVolSelector(4, rank=10, ranking="greedy", random_state=0)
+    np.testing.assert_array_equal(small.fit(F, Y).ranking_,
+                                  selector.fit(F, Y).ranking_[:4])
 
 
 def test_one_fit_serves_every_smaller_budget(items):
@@ -143,3 +216,7 @@ def test_rejects_bad_input(items):
         MaxVolSelector(0).fit(F)
     with pytest.raises(ValueError, match="alpha"):
         CollaborativeMaxVolSelector(alpha=1.5).fit(F, Y)
+    with pytest.raises(ValueError, match="ranking"):
+        CollaborativeMaxVolSelector(ranking="best").fit(F, Y)
+    with pytest.raises(ValueError, match="no more collaborative factors"):
+        CollaborativeMaxVolSelector(5, rank=40, ranking="greedy").fit(F, Y[:, :30])

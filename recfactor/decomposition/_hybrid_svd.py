@@ -19,16 +19,17 @@ class HybridSVD(ItemColdStartMixin, TransformerMixin, BaseEstimator):
     Samples are items: ``fit(X, y)`` takes item features ``X`` and the item x user
     interactions ``y``. With ``R = y.T`` and the item similarity ``S = (1 - alpha) I +
     alpha Z``, where ``Z = G G^T`` compares the items' feature rows ``G``, the model is the
-    truncated SVD ``R L = U Sigma W^T`` for a factor ``S = L L^T``. Only ``U`` and
+    truncated SVD ``R L = U Sigma V^T`` for a factor ``S = L L^T``. Only ``U`` and
     ``Sigma`` are needed, and they are the same for every factor, so
     :func:`weighted_svd` uses the sparse ``[sqrt(1 - alpha) I, sqrt(alpha) G]``: no Cholesky
     factor, and never the dense items x items similarity.
 
     A cold item is placed in the latent space by its features, as in the paper and its
-    reference code (polara's ``HybridSVDItemColdStart``). In the SVD, a training item's
-    latent row is a row of ``L V``; the features of the training items, ``F = X``, map
-    those rows to the feature space: ``W = F^T L V`` (n_features x rank). A cold item with
-    features ``f`` gets the latent vector ``v`` that explains its features best,
+    reference code (polara's ``HybridSVDItemColdStart``). The rows of ``L V`` (the
+    items' side of the paper's folding-in projector ``L V (L^{-T} V)^T``), summed over the
+    training items that have each feature, give ``W = F^T L V`` (n_features x rank), with
+    ``F = X`` the features as passed (not scaled). A cold item with features ``f`` gets
+    the latent vector ``v`` that explains its features best,
 
         ``v = argmin ||f - W v||^2 + lambda ||v||^2 = (W^T W + lambda I)^{-1} W^T f``,
 
@@ -45,8 +46,8 @@ class HybridSVD(ItemColdStartMixin, TransformerMixin, BaseEstimator):
     projected on ``U``: ``U U^T R s`` with ``s = alpha G g`` (``g``: its scaled features).
     With a feature shared by most items, ``s`` is dominated by that feature and a cold
     item's scores follow its total similarity to the training items rather than its users
-    (on MovieLens-100K, Spearman 0.96 with that total and an NDCG@10 below random
-    rankings; see the benchmarks page).
+    (on MovieLens-100K, Spearman 0.95 with that total and an NDCG@10 no better than random
+    scores; see the benchmarks page).
 
     Parameters
     ----------

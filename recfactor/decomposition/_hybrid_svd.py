@@ -3,6 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -18,16 +19,35 @@ class HybridSVD(ItemColdStartMixin, TransformerMixin, BaseEstimator):
     Samples are items: ``fit(X, y)`` takes item features ``X`` and the item x user
     interactions ``y``. With ``R = y.T`` and the item similarity ``S = (1 - alpha) I +
     alpha Z``, where ``Z = G G^T`` compares the items' feature rows ``G``, the model is the
-    truncated SVD ``R L = U Sigma W^T`` for a factor ``S = L L^T``. Only ``U`` and
+    truncated SVD ``R L = U Sigma V^T`` for a factor ``S = L L^T``. Only ``U`` and
     ``Sigma`` are needed, and they are the same for every factor, so
     :func:`weighted_svd` uses the sparse ``[sqrt(1 - alpha) I, sqrt(alpha) G]``: no Cholesky
     factor, and never the dense items x items similarity.
 
-    A cold item is scored through its similarity ``s`` to the training items: HybridSVD
-    reconstructs the training items' columns as ``U U^T R`` and the cold item gets
-    the same combination of them as of its neighbours, ``U U^T R s`` with
-    ``s = alpha G g`` (``g``: its scaled features). So a cold item's embedding is
-    ``g @ feature_factors_`` and its scores are that times ``user_factors_.T``.
+    A cold item is placed in the latent space by its features, as in the paper and its
+    reference code (polara's ``HybridSVDItemColdStart``). The rows of ``L V`` (the
+    items' side of the paper's folding-in projector ``L V (L^{-T} V)^T``), summed over the
+    training items that have each feature, give ``W = F^T L V`` (n_features x rank), with
+    ``F = X`` the features as passed (not scaled). A cold item with features ``f`` gets
+    the latent vector ``v`` that explains its features best,
+
+        ``v = argmin ||f - W v||^2 + lambda ||v||^2 = (W^T W + lambda I)^{-1} W^T f``,
+
+    and its scores for the users are ``U Sigma v``. The paper's solution is
+    ``lambda = 0``; here ``lambda = ridge * trace(W^T W) / rank``. Since
+    ``L V Sigma = L L^T R^T U = S R^T U`` for every factor ``L`` of ``S``, ``W`` needs
+    no Cholesky factor either: ``W = F^T S R^T U Sigma^{-1}``.
+
+    So a cold item's embedding is ``f @ feature_factors_`` with ``feature_factors_ =
+    W (W^T W + lambda I)^{-1} Sigma``, and its scores are that times ``user_factors_.T``.
+
+    ``cold_start="similarity"`` is the former rule of this class, kept for comparison: it
+    scores a cold item by the similarity-weighted sum of the training items' columns,
+    projected on ``U``: ``U U^T R s`` with ``s = alpha G g`` (``g``: its scaled features).
+    With a feature shared by most items, ``s`` is dominated by that feature and a cold
+    item's scores follow its total similarity to the training items rather than its users
+    (on MovieLens-100K, Spearman 0.95 with that total and an NDCG@10 no better than random
+    scores; see the benchmarks page).
 
     Parameters
     ----------
@@ -40,6 +60,13 @@ class HybridSVD(ItemColdStartMixin, TransformerMixin, BaseEstimator):
     similarity : {"cosine", "gram"}, default="cosine"
         ``Z``: cosine similarity of the feature rows, or their inner products divided by the
         largest one.
+    ridge : float >= 0, default=0.01
+        Shrinkage of the cold items' least-squares fit, relative to the mean eigenvalue of
+        ``W^T W`` (0 is the paper's plain least squares). The default was chosen on the
+        folds of one cross-validation seed of MovieLens-100K and confirmed on another's.
+    cold_start : {"least-squares", "similarity"}, default="least-squares"
+        How cold items are placed: the paper's least-squares fit of their features
+        (above), or the former similarity-weighted reconstruction ``U U^T R s``.
     random_state : int, RandomState instance or None, default=None
         Seed of the Lanczos start vector.
 
@@ -49,7 +76,13 @@ class HybridSVD(ItemColdStartMixin, TransformerMixin, BaseEstimator):
         ``U``, the left singular vectors.
     singular_values_ : ndarray of shape (fitted rank,)
     feature_factors_ : ndarray of shape (n_features, fitted rank)
-        Map from scaled features to item embeddings: ``alpha G^T R^T U``.
+        Map from features to item embeddings: ``W (W^T W + lambda I)^{-1} Sigma`` (of the
+        features as passed), or ``alpha G^T R^T U`` (of the scaled features) with
+        ``cold_start="similarity"``. After ``set_params(rank=...)`` a smaller rank uses
+        the same map recomputed from the first columns of ``W``.
+    feature_loadings_ : ndarray of shape (n_features, fitted rank)
+        ``W = F^T L V``: the training items' latent rows summed per feature (only with
+        ``cold_start="least-squares"``).
     n_features_in_ : int
 
     Examples
@@ -70,13 +103,18 @@ class HybridSVD(ItemColdStartMixin, TransformerMixin, BaseEstimator):
         "rank": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, 1, closed="right")],
         "similarity": [StrOptions({"cosine", "gram"})],
+        "ridge": [Interval(Real, 0, None, closed="left")],
+        "cold_start": [StrOptions({"least-squares", "similarity"})],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, rank=64, *, alpha=0.5, similarity="cosine", random_state=None):
+    def __init__(self, rank=64, *, alpha=0.5, similarity="cosine", ridge=0.01,
+                 cold_start="least-squares", random_state=None):
         self.rank = rank
         self.alpha = alpha
         self.similarity = similarity
+        self.ridge = ridge
+        self.cold_start = cold_start
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -106,7 +144,17 @@ class HybridSVD(ItemColdStartMixin, TransformerMixin, BaseEstimator):
             random_state=self.random_state,
         )
         self.user_factors_ = U
-        self.feature_factors_ = self.alpha * np.asarray((R @ G).T @ U)
+        items_by_users = np.asarray(R.T @ U)  # R^T U
+        if self.cold_start == "similarity":
+            self.feature_factors_ = self.alpha * np.asarray(G.T @ items_by_users)
+            return self
+        # S R^T U = L V Sigma, with S = (1 - alpha) I + alpha G G^T
+        latent = ((1 - self.alpha) * items_by_users
+                  + self.alpha * np.asarray(G @ (G.T @ items_by_users)))
+        self.feature_loadings_ = np.asarray(sp.csr_matrix(X, dtype=np.float64).T @ latent)
+        self.feature_loadings_ /= np.where(self.singular_values_ > 0,
+                                           self.singular_values_, 1.0)
+        self.feature_factors_ = self._feature_map(U.shape[1])
         return self
 
     def transform(self, X):
@@ -131,9 +179,25 @@ class HybridSVD(ItemColdStartMixin, TransformerMixin, BaseEstimator):
             )
         return self.rank
 
+    def _feature_map(self, rank):
+        """``W (W^T W + lambda I)^{-1} Sigma`` for the first ``rank`` components."""
+        W = self.feature_loadings_[:, :rank]
+        gram = W.T @ W
+        shift = self.ridge * np.trace(gram) / rank
+        # W^T W + lambda I is symmetric: (W^T W + lambda I)^{-1} W^T, transposed
+        solved = np.linalg.lstsq(gram + shift * np.eye(rank), W.T, rcond=None)[0].T
+        return solved * self.singular_values_[:rank]
+
     def _embed(self, X):
-        return np.asarray(scaled_rows(X, self.similarity) @
-                          self.feature_factors_[:, :self._components()])
+        rank = self._components()
+        if self.cold_start == "similarity":
+            return np.asarray(scaled_rows(X, self.similarity) @
+                              self.feature_factors_[:, :rank])
+        if rank == self.feature_factors_.shape[1]:
+            mapping = self.feature_factors_
+        else:
+            mapping = self._feature_map(rank)
+        return np.asarray(sp.csr_matrix(X, dtype=np.float64) @ mapping)
 
     def _scores(self, X):
         return self._embed(X) @ self.user_factors_[:, :self._components()].T

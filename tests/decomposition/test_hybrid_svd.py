@@ -3,6 +3,7 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.stats import spearmanr
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
@@ -26,19 +27,75 @@ def _normalized(F):
     return np.divide(F, norms, out=np.zeros_like(F), where=norms > 0)
 
 
-def test_matches_the_dense_cholesky_construction(items):
-    F, Y, F_cold, _ = items
-    alpha, rank = 0.4, 8
-    model = HybridSVD(rank=rank, alpha=alpha, random_state=0).fit(F, Y)
+def _dense_reference(F, Y, F_cold, alpha, rank):
+    """HybridSVD from the paper with dense matrices: S, its Cholesky factor L, the SVD of
+    R L, and the item-feature loadings W = F^T L V."""
     R, G = Y.T.toarray(), _normalized(F)
     S = (1 - alpha) * np.eye(R.shape[1]) + alpha * G @ G.T
-    U, s, _ = np.linalg.svd(R @ np.linalg.cholesky(S), full_matrices=False)
-    np.testing.assert_allclose(model.singular_values_, s[:rank], rtol=1e-6)
-    # cold items: the HybridSVD reconstruction U U^T R of the training columns, combined by
-    # the cold items' similarities to them
-    similarity = alpha * _normalized(F_cold) @ G.T
-    expected = (U[:, :rank] @ U[:, :rank].T @ R @ similarity.T).T
+    L = np.linalg.cholesky(S)
+    U, s, Vt = np.linalg.svd(R @ L, full_matrices=False)
+    U, s, V = U[:, :rank], s[:rank], Vt[:rank].T
+    W = F.toarray().T @ L @ V
+    return R, G, U, s, W
+
+
+@pytest.mark.parametrize("ridge", [0.0, 0.01, 0.5])
+def test_matches_the_dense_cholesky_construction(items, ridge):
+    F, Y, F_cold, _ = items
+    alpha, rank = 0.4, 8
+    model = HybridSVD(rank=rank, alpha=alpha, ridge=ridge, random_state=0).fit(F, Y)
+    R, G, U, s, W = _dense_reference(F, Y, F_cold, alpha, rank)
+    np.testing.assert_allclose(model.singular_values_, s, rtol=1e-6)
+    # cold items: v = argmin |f - W v|^2 + lambda |v|^2, scores U Sigma v
+    shift = ridge * np.trace(W.T @ W) / rank
+    v = np.linalg.solve(W.T @ W + shift * np.eye(rank), W.T @ F_cold.toarray().T)
+    expected = (U @ np.diag(s) @ v).T
     np.testing.assert_allclose(model.predict(F_cold), expected, atol=1e-8)
+    # the loadings are F^T L V up to the signs of the singular vectors
+    signs = np.sign(np.sum(model.feature_loadings_ * W, axis=0))
+    np.testing.assert_allclose(model.feature_loadings_, W * signs, atol=1e-8)
+
+
+def test_former_similarity_rule_matches_its_dense_formula(items):
+    F, Y, F_cold, _ = items
+    alpha, rank = 0.4, 8
+    model = HybridSVD(rank=rank, alpha=alpha, cold_start="similarity",
+                      random_state=0).fit(F, Y)
+    R, G, U, _, _ = _dense_reference(F, Y, F_cold, alpha, rank)
+    # the HybridSVD reconstruction U U^T R of the training columns, combined by the cold
+    # items' similarities to them
+    similarity = alpha * _normalized(F_cold) @ G.T
+    expected = (U @ U.T @ R @ similarity.T).T
+    np.testing.assert_allclose(model.predict(F_cold), expected, atol=1e-8)
+
+
+def test_a_feature_shared_by_all_items_does_not_rank_cold_items():
+    """Planted groups flagged by rare features, plus a feature that every item has and ten
+    that 70 % of items have. The similarity-weighted rule follows each cold item's total
+    similarity to the training items, which says nothing about its users; the paper's
+    least-squares placement does not, and finds the users of the groups."""
+    F, Y = make_item_features(n_items=600, n_features=40, n_users=300, density=0.1,
+                              random_state=1)
+    rng = np.random.RandomState(1)
+    frequent = (rng.rand(600, 10) < 0.7).astype(float)
+    F = sp.hstack([F, np.ones((600, 1)), frequent], format="csr")
+    F_train, Y_train, F_cold, Y_cold = F[:500], Y[:500], F[500:], Y[500:]
+    scorer = make_ranking_scorer(protocol="cold-start")
+    mass = (_normalized(F_cold) @ _normalized(F_train).T).sum(axis=1)
+
+    class Mass:  # every user ranks the cold items by their similarity mass
+        def predict(self, X):
+            return mass[:, None] + 1e-9 * rng.rand(X.shape[0], Y.shape[1])
+
+    new = HybridSVD(rank=10, random_state=0).fit(F_train, Y_train)
+    old = HybridSVD(rank=10, cold_start="similarity", random_state=0).fit(F_train, Y_train)
+
+    def mean_spearman(scores):
+        return np.mean([spearmanr(scores[:, u], mass)[0] for u in range(0, 300, 10)])
+
+    assert mean_spearman(old.predict(F_cold)) > mean_spearman(new.predict(F_cold)) + 0.3
+    assert new.score(F_cold, Y_cold) > old.score(F_cold, Y_cold) + 0.05
+    assert new.score(F_cold, Y_cold) > scorer(Mass(), F_cold, Y_cold) + 0.08
 
 
 def test_learns_the_planted_structure(items):
@@ -53,10 +110,11 @@ def test_learns_the_planted_structure(items):
     assert score > scorer(Random(), F_cold, Y_cold) + 0.05
 
 
-def test_rank_can_go_down_without_refitting(items):
+@pytest.mark.parametrize("cold_start", ["least-squares", "similarity"])
+def test_rank_can_go_down_without_refitting(items, cold_start):
     F, Y, F_cold, _ = items
-    model = HybridSVD(rank=12, random_state=0).fit(F, Y)
-    smaller = HybridSVD(rank=5, random_state=0).fit(F, Y)
+    model = HybridSVD(rank=12, cold_start=cold_start, random_state=0).fit(F, Y)
+    smaller = HybridSVD(rank=5, cold_start=cold_start, random_state=0).fit(F, Y)
     model.set_params(rank=5)
     np.testing.assert_allclose(model.predict(F_cold), smaller.predict(F_cold), atol=1e-8)
     assert model.transform(F_cold).shape == (100, 5)
@@ -108,6 +166,10 @@ def test_rejects_bad_input(items):
         HybridSVD(rank=2).fit(F, negative)
     with pytest.raises(ValueError, match="alpha"):
         HybridSVD(alpha=0.0).fit(F, Y)
+    with pytest.raises(ValueError, match="ridge"):
+        HybridSVD(ridge=-1.0).fit(F, Y)
+    with pytest.raises(ValueError, match="cold_start"):
+        HybridSVD(cold_start="nearest").fit(F, Y)
     nan = F.toarray()
     nan[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):

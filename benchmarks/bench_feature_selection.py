@@ -45,7 +45,7 @@ SHARES = (0.05, 0.10, 0.20)
 SELECTOR_RANK = {"100k": 64, "latest-small": 32}
 MODELS = {
     "ContentKNN": (ContentKNN(), {"n_neighbors": [20, 50, 100], "shrink": [0.0, 10.0]}),
-    "HybridSVD": (HybridSVD(random_state=0), {"rank": [16, 64], "alpha": [0.2, 0.5, 0.8]}),
+    "HybridSVD": (HybridSVD(random_state=0), {"rank": [32, 64], "alpha": [0.5, 0.8, 0.95]}),
 }
 NDCG = make_ranking_scorer("ndcg", 10, protocol="cold-start")
 BASELINES = ["random", "most frequent", "f_regression on popularity", "all features"]
@@ -75,6 +75,7 @@ def selectors(rank, n_features):
         "maxvol": MaxVolSelector(largest, rank=rank, random_state=0),
         "f_regression on popularity": _PopularityRegression(),
         "most frequent": FeatureFrequencySelector(largest),
+        "rarest": FeatureFrequencySelector(largest, rarest=True),
     }
 
 
@@ -127,7 +128,7 @@ def run(dataset, kfold_seeds, n_draws, models):
 def report(frame, dataset, models):
     n_folds = frame.groupby(["seed", "fold"]).ngroups
     print(f"\n{dataset}: NDCG@10 of cold items over {n_folds} folds "
-          f"(KFold seeds {sorted(frame.seed.unique())})")
+          f"(KFold seeds {sorted(int(seed) for seed in frame.seed.unique())})")
     every = frame[frame.share == 1.0].set_index(["seed", "fold"])
     for model in models:
         for share in SHARES:

@@ -92,8 +92,8 @@ def top_k(
     ------
     ValueError
         For ``k`` or ``block_size`` below 1, factors whose numbers of columns differ, factors
-        with NaN or infinite values, an ``exclude`` of another shape than the scores, and for
-        a NaN score of an item that is not excluded.
+        with NaN or infinite values, an ``exclude`` of another shape than the scores, a NaN
+        score of an item that is not excluded, and a negative ``random_state``.
 
     See Also
     --------
@@ -126,10 +126,10 @@ def top_k(
            [1, 2]])
     """
     return _top_k(scores, k, item_factors=item_factors, exclude=exclude, block_size=block_size,
-                  n_jobs=n_jobs, return_scores=return_scores, seed=tie_seed(random_state))
+                  n_jobs=n_jobs, return_scores=return_scores, seed=_tie_seed(random_state))
 
 
-def tie_seed(random_state):
+def _tie_seed(random_state):
     """The seed of the order of ties in :func:`top_k`, as the kernel takes it."""
     if isinstance(random_state, Integral) and not isinstance(random_state, bool):
         if random_state < 0:

@@ -56,7 +56,7 @@ def test_sparse_construction_equals_the_dense_cholesky_one(items, similarity, al
     F, Y = F[:150], Y[:150]  # items with no user: popularity max(0, 1) = 1
     selector = CollaborativeMaxVolSelector(
         12, rank=6, alpha=alpha, popularity_degree=degree, similarity=similarity,
-        normalize=normalize, random_state=0,
+        normalize=normalize, ranking="maxvol", random_state=0,
     ).fit(F, Y)
     expected = _dense_collaborative_embedding(F, Y, 6, alpha, degree, similarity, normalize)
     np.testing.assert_allclose(selector.components_, expected, atol=1e-8)
@@ -93,7 +93,8 @@ def test_normalized_columns_keep_frequent_noise_out(items):
     found = {}
     for normalize in (False, True):
         selector = CollaborativeMaxVolSelector(10, rank=10, alpha=0.3, popularity_degree=1.0,
-                                               normalize=normalize, random_state=0)
+                                               normalize=normalize, ranking="maxvol",
+                                               random_state=0)
         found[normalize] = informative[selector.fit(F, Y).get_support()].sum()
     assert found[True] >= 8
     assert found[False] <= 5
@@ -135,21 +136,22 @@ def test_greedy_reconstruction_puts_redundant_columns_last():
 
 def test_greedy_ranking_selects_what_reconstructs_the_collaborative_factors(items):
     F, Y, informative = items
-    selector = CollaborativeMaxVolSelector(10, rank=10, ranking="greedy", random_state=0)
+    selector = CollaborativeMaxVolSelector(10, rank=10, random_state=0)
+    assert selector.ranking == "greedy"
     padded = np.concatenate([informative, np.zeros(10, dtype=bool)])
     assert padded[selector.fit(_frequent_noise(F), Y).get_support()].sum() >= 7  # random: 1.4
     assert not hasattr(selector, "components_")
-    small = CollaborativeMaxVolSelector(4, rank=10, ranking="greedy", random_state=0)
+    small = CollaborativeMaxVolSelector(4, rank=10, random_state=0)
     np.testing.assert_array_equal(small.fit(F, Y).ranking_,
                                   selector.fit(F, Y).ranking_[:4])
 
 
 def test_one_fit_serves_every_smaller_budget(items):
     F, Y, _ = items
-    large = CollaborativeMaxVolSelector(30, rank=8, random_state=0).fit(F, Y)
-    small = CollaborativeMaxVolSelector(15, rank=8, random_state=0).fit(F, Y)
+    large = CollaborativeMaxVolSelector(30, rank=8, ranking="maxvol", random_state=0).fit(F, Y)
+    small = CollaborativeMaxVolSelector(15, rank=8, ranking="maxvol", random_state=0).fit(F, Y)
     np.testing.assert_array_equal(large.ranking_[:15], small.ranking_)
-    tiny = CollaborativeMaxVolSelector(3, rank=8, random_state=0).fit(F, Y)
+    tiny = CollaborativeMaxVolSelector(3, rank=8, ranking="maxvol", random_state=0).fit(F, Y)
     assert tiny.ranking_.size == 3
     # a budget below rank: square maxvol on the leading dimensions of the same embedding
     pivots, _ = rect_maxvol(tiny.components_[:3].T, min_rows=3, max_rows=3)

@@ -147,6 +147,7 @@ def _top_k_rows(scores, exclude_indptr, exclude_indices, top_items, top_scores, 
         floor = _sampled_floor(scores[row], excluded, heap_scores, heap_items, key)
         size = np.int64(0)
         root = -np.inf
+        root_rank = np.uint64(0)
         # The excluded items cut the row into runs of admissible items, so the loop over a
         # run only compares each score with the floor or the root of the full heap.
         run_start = 0
@@ -156,8 +157,7 @@ def _top_k_rows(scores, exclude_indptr, exclude_indices, top_items, top_scores, 
                 score = scores[row, item]
                 # NaN fails every comparison, so it reaches the check below.
                 if size == k:
-                    if score < root or (score == root and
-                                        _tie_rank(key, item) > _tie_rank(key, heap_items[0])):
+                    if score < root or (score == root and _tie_rank(key, item) > root_rank):
                         continue
                 elif score < floor:
                     continue
@@ -166,6 +166,7 @@ def _top_k_rows(scores, exclude_indptr, exclude_indices, top_items, top_scores, 
                     continue
                 size = _push(heap_scores, heap_items, size, k, score, item, key)
                 root = heap_scores[0]
+                root_rank = _tie_rank(key, heap_items[0])
             run_start = max(run_start, run_stop + 1)
         # Heap sort in place: moving the root (the worst) to the end leaves the best first.
         for end in range(size - 1, 0, -1):

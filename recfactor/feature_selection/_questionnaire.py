@@ -69,9 +69,9 @@ class ItemQuestionnaire(TransformerMixin, BaseEstimator):
     questions_ : ndarray of shape (n_questions,) of int64
         Item ids to ask about, in the order they were picked (for maxvol: the square
         maxvol start, then each item added by rectangular maxvol).
-    item_factors_ : ndarray of shape (n_items, n_factors_)
+    item_factors_ : ndarray of shape (n_items, ``n_factors_``)
         The right singular vectors ``V`` that the questions were selected from.
-    singular_values_ : ndarray of shape (n_factors_,)
+    singular_values_ : ndarray of shape (``n_factors_``,)
         In decreasing order.
     coefficients_ : ndarray of shape (n_items, n_questions)
         ``C = V V_Q^+``: column ``j`` refers to ``questions_[j]``, and the scores of a new
@@ -204,7 +204,7 @@ class ItemQuestionnaire(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        user_factors : ndarray of shape (n_users, n_factors_)
+        user_factors : ndarray of shape (n_users, ``n_factors_``)
             Their scores of every item are ``user_factors @ item_factors_.T``.
         """
         return self._answers(X) @ self._answer_weights.T

@@ -73,8 +73,8 @@ def selectors(rank, n_features):
         "collaborative maxvol": CollaborativeMaxVolSelector(largest, rank=rank,
                                                             ranking="maxvol", random_state=0),
         "paper's prototype": CollaborativeMaxVolSelector(
-            largest, rank=rank, alpha=0.3, popularity_degree=1.0, normalize=False,
-            random_state=0),
+            largest, rank=rank, alpha=0.3, popularity_degree=1.0, similarity="gram",
+            normalize=False, ranking="maxvol", random_state=0),
         "maxvol": MaxVolSelector(largest, rank=rank, random_state=0),
         "f_regression on popularity": _PopularityRegression(),
         "most frequent": FeatureFrequencySelector(largest),

@@ -58,7 +58,9 @@ class UserRecommenderMixin:
         Returns
         -------
         items : ndarray of shape (n_users, k) of int64
-            Item ids; -1 pads rows with fewer than ``k`` items left to recommend.
+            Item ids; -1 pads rows with fewer than ``k`` items left to recommend. Items
+            scored alike are listed in a random order, seeded and drawn for each row's
+            position in ``X`` (:func:`~recfactor.metrics.top_k`), never by item id.
         """
         k = _check_k(k)
         X = self._validated_rows(X)
@@ -162,7 +164,10 @@ class ItemColdStartMixin:
         Returns
         -------
         users : ndarray of shape (n_items, k) of int64
-            User ids (rows of the ``y`` seen in ``fit``).
+            User ids (rows of the ``y`` seen in ``fit``). Users scored alike are listed in a
+            random order, seeded and drawn for each row's position in ``X``
+            (:func:`~recfactor.metrics.top_k`): a cold item with no feature scores every
+            user alike, so it gets users at random.
         """
         k = _check_k(k)
         X = self._validate_items(X, reset=False)

@@ -55,3 +55,26 @@ def test_memory_is_bounded_however_many_users(monkeypatch):
         tracemalloc.stop()
     assert users.shape == (2_000, 3)
     assert peak < 16 * 2**20
+
+
+def test_tied_scores_give_the_same_lists_in_any_blocks(monkeypatch):
+    # Cold items with no feature score every user 0: the lists are all ties, ordered by
+    # each row's position in the whole call, so the blocks must not change them.
+    import scipy.sparse as sp
+
+    from recfactor.decomposition import EASE
+
+    F, Y = make_item_features(n_items=120, n_features=10, n_users=60, random_state=0)
+    model = ContentKNN(n_neighbors=10).fit(F, Y)
+    featureless = sp.csr_matrix((25, F.shape[1]))
+    expected = top_k(model.predict(featureless), 5)
+    assert len({tuple(row) for row in expected}) > 20  # random, not one fixed order
+    monkeypatch.setattr("recfactor.base.rows_per_block", lambda floats_per_row: 4)
+    np.testing.assert_array_equal(model.recommend(featureless, k=5), expected)
+
+    X = sp.csr_matrix(Y.T)
+    ease = EASE().fit(X)
+    empty = sp.csr_matrix((25, X.shape[1]))  # users with nothing to go on score 0 everywhere
+    expected = top_k(ease.predict(empty), 5)
+    monkeypatch.setattr("recfactor.decomposition._ease.rows_per_block", lambda n: 4)
+    np.testing.assert_array_equal(ease.recommend(empty, k=5), expected)

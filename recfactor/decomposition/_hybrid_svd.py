@@ -78,8 +78,9 @@ class HybridSVD(ItemColdStartMixin, TransformerMixin, BaseEstimator):
     feature_factors_ : ndarray of shape (n_features, fitted rank)
         Map from features to item embeddings: ``W (W^T W + lambda I)^{-1} Sigma`` (of the
         features as passed), or ``alpha G^T R^T U`` (of the scaled features) with
-        ``cold_start="similarity"``. After ``set_params(rank=...)`` a smaller rank uses
-        the same map recomputed from the first columns of ``W``.
+        ``cold_start="similarity"``. After ``set_params(rank=...)`` or
+        ``set_params(ridge=...)``, predictions use the map recomputed from the first
+        ``rank`` columns of ``W`` with the current ``ridge``; ``cold_start`` needs a refit.
     feature_loadings_ : ndarray of shape (n_features, fitted rank)
         ``W = F^T L V``: the training items' latent rows summed per feature (only with
         ``cold_start="least-squares"``).
@@ -145,7 +146,9 @@ class HybridSVD(ItemColdStartMixin, TransformerMixin, BaseEstimator):
         )
         self.user_factors_ = U
         items_by_users = np.asarray(R.T @ U)  # R^T U
+        self._fitted_cold_start = self.cold_start
         if self.cold_start == "similarity":
+            self.__dict__.pop("feature_loadings_", None)  # from an earlier least-squares fit
             self.feature_factors_ = self.alpha * np.asarray(G.T @ items_by_users)
             return self
         # S R^T U = L V Sigma, with S = (1 - alpha) I + alpha G G^T
@@ -158,7 +161,8 @@ class HybridSVD(ItemColdStartMixin, TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Embed items by their features: ``scaled(X) @ feature_factors_``.
+        """Embed items by their features: ``X @ feature_factors_`` (``scaled(X) @
+        feature_factors_`` with ``cold_start="similarity"``).
 
         Parameters
         ----------
@@ -190,14 +194,16 @@ class HybridSVD(ItemColdStartMixin, TransformerMixin, BaseEstimator):
 
     def _embed(self, X):
         rank = self._components()
+        if self.cold_start != self._fitted_cold_start:
+            raise ValueError(
+                f"cold_start={self.cold_start!r} differs from the {self._fitted_cold_start!r} "
+                "the model was fitted with, whose factors it needs; refit after changing it."
+            )
         if self.cold_start == "similarity":
             return np.asarray(scaled_rows(X, self.similarity) @
                               self.feature_factors_[:, :rank])
-        if rank == self.feature_factors_.shape[1]:
-            mapping = self.feature_factors_
-        else:
-            mapping = self._feature_map(rank)
-        return np.asarray(sp.csr_matrix(X, dtype=np.float64) @ mapping)
+        # A rank-by-rank solve: cheap, and it follows set_params(rank=..., ridge=...).
+        return np.asarray(sp.csr_matrix(X, dtype=np.float64) @ self._feature_map(rank))
 
     def _scores(self, X):
         return self._embed(X) @ self.user_factors_[:, :self._components()].T

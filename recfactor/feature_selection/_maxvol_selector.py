@@ -133,10 +133,10 @@ class CollaborativeMaxVolSelector(_MaxVolRanking):
         Number of features to keep, or their share when a float in (0, 1]. The paper keeps
         5-20 %.
     rank : int, default=64
-        Number of collaborative factors to reconstruct (``"greedy"``), or dimension of the
-        feature embedding (``"maxvol"``; the paper uses 64-400); at most the number of
-        features. With maxvol, keep it at most the budget: maxvol selects as many features
-        as dimensions.
+        Number of collaborative factors to reconstruct (``"greedy"``; at most the number of
+        items and of users), or dimension of the feature embedding (``"maxvol"``; the paper
+        uses 64-400; at most the number of features, and best at most the budget, since
+        maxvol selects as many features as dimensions).
     alpha : float in [0, 1], default=1.0
         Weight of the collaborative similarity in maxvol's embedding; ``alpha=0`` ignores
         the interactions and is :class:`MaxVolSelector` on ``X`` (the paper's prototype used
@@ -147,9 +147,9 @@ class CollaborativeMaxVolSelector(_MaxVolRanking):
     similarity : {"gram", "cosine"}, default="cosine"
         How ``Z`` is computed from ``W`` (the paper's prototype used ``"gram"``).
     normalize : bool, default=True
-        Scale each feature column to unit Euclidean length first, so that a feature counts
-        by which items it describes, not by how many (the paper's prototype did not). No
-        effect on the greedy ranking, which is blind to the columns' scale.
+        Scale each feature column to unit Euclidean length before maxvol's embedding, so that
+        a feature counts by which items it describes, not by how many (the paper's prototype
+        did not). No effect on the greedy ranking, which is blind to the columns' scale.
     ranking : {"greedy", "maxvol"}, default="greedy"
         The greedy reconstruction of the collaborative factors, or the paper's rectangular
         maxvol over the embedding, both described above.
@@ -228,10 +228,6 @@ class CollaborativeMaxVolSelector(_MaxVolRanking):
 
     def _rank(self, X, y, n_to_rank):
         Y = _check_item_targets(y, X.shape[0])
-        if self.rank > X.shape[1]:
-            raise ValueError(f"rank={self.rank} is larger than the number of features, "
-                             f"{X.shape[1]}.")
-        features = normalize_columns(X, axis=0) if self.normalize else X
         popularity = np.maximum(np.diff(Y.indptr), 1).astype(np.float64)
         weighted = sp.diags(popularity ** self.popularity_degree) @ Y  # W^T, items x users
         G = scaled_rows(weighted, self.similarity)
@@ -241,8 +237,15 @@ class CollaborativeMaxVolSelector(_MaxVolRanking):
                     f"rank={self.rank} is larger than min(n_items, n_users) = {min(G.shape)}:"
                     " the interactions have no more collaborative factors."
                 )
+            # A refit may follow a maxvol fit: its embedding describes nothing now.
+            self.__dict__.pop("components_", None)
             U, singular_values, _ = weighted_svd(G, self.rank, random_state=self.random_state)
-            return greedy_reconstruction(features, U * singular_values, n_to_rank)
+            # The greedy choice is blind to the columns' scale, so X goes in as it is.
+            return _greedy_reconstruction(X, U * singular_values, n_to_rank)
+        if self.rank > X.shape[1]:
+            raise ValueError(f"rank={self.rank} is larger than the number of features, "
+                             f"{X.shape[1]}.")
+        features = normalize_columns(X, axis=0) if self.normalize else X
         _, _, self.components_ = weighted_svd(
             features, self.rank, left_weight=identity_plus_gram_factor(G, self.alpha),
             random_state=self.random_state,
@@ -256,7 +259,7 @@ class CollaborativeMaxVolSelector(_MaxVolRanking):
         return tags
 
 
-def greedy_reconstruction(F, T, n_to_rank):
+def _greedy_reconstruction(F, T, n_to_rank):
     """Columns of ``F``, best first, chosen greedily to reconstruct ``T`` by least squares.
 
     Each step adds the column ``j`` that most reduces ``||T - P T||_F^2``, ``P`` the
@@ -291,7 +294,7 @@ def greedy_reconstruction(F, T, n_to_rank):
     available = np.ones(n_features, dtype=bool)
     ranking = np.empty(n_to_rank, dtype=np.int64)
     for step in range(n_to_rank):
-        useful = available & (squared_norms > negligible) & (squared_norms > 0)
+        useful = available & (squared_norms > negligible)
         if not useful.any():
             ranking[step:] = by_norm[available[by_norm]][:n_to_rank - step]
             break

@@ -93,7 +93,8 @@ def top_k(
     ValueError
         For ``k`` or ``block_size`` below 1, factors whose numbers of columns differ, factors
         with NaN or infinite values, an ``exclude`` of another shape than the scores, a NaN
-        score of an item that is not excluded, and a negative ``random_state``.
+        score of an item that is not excluded, and an integer ``random_state`` outside
+        ``[0, 2**64)``.
 
     See Also
     --------
@@ -132,8 +133,9 @@ def top_k(
 def _tie_seed(random_state):
     """The seed of the order of ties in :func:`top_k`, as the kernel takes it."""
     if isinstance(random_state, Integral) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise ValueError(f"random_state must be non-negative, got {random_state}.")
+        if not 0 <= random_state < 2**64:
+            raise ValueError(
+                f"random_state must be an integer in [0, 2**64), got {random_state}.")
         return np.uint64(random_state)
     return np.uint64(check_random_state(random_state).randint(np.iinfo(np.int64).max))
 
@@ -205,7 +207,7 @@ def _top_k(scores, k, *, item_factors=None, exclude=None, block_size=None, n_job
 
                 run(select, stop - start, row_cost=n_items)
                 if nan_rows[start:stop].any():
-                    row = start + int(np.argmax(nan_rows[start:stop]))
+                    row = first_row + start + int(np.argmax(nan_rows[start:stop]))
                     source = "" if item_factors is None else " computed from the factors"
                     raise ValueError(
                         f"The scores{source} contain NaN in row {row}; NaN cannot be ranked."

@@ -18,9 +18,14 @@ import numpy as np
 from ..utils._numba import njit
 
 
+# splitmix64's increment, odd, so multiplying by it is a bijection of the 64-bit integers.
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
 @njit
 def _mix(z):
-    """splitmix64's finaliser: a bijection of the 64-bit integers that looks random."""
+    """splitmix64's finaliser: a bijection of the 64-bit integers that looks random. It maps
+    0 to 0, so its inputs below are offset by multiples of ``_GOLDEN``, as splitmix64's are."""
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
@@ -29,12 +34,12 @@ def _mix(z):
 @njit
 def _row_key(seed, row):
     """The tie key of row ``row`` (its position in the whole call) under ``seed``."""
-    return _mix(np.uint64(seed) ^ _mix(np.uint64(row)))
+    return _mix(np.uint64(seed) ^ _mix((np.uint64(row) + np.uint64(1)) * _GOLDEN))
 
 
 @njit
 def _tie_rank(key, item):
-    return _mix(key + np.uint64(item))
+    return _mix(key + (np.uint64(item) + np.uint64(1)) * _GOLDEN)
 
 
 @njit

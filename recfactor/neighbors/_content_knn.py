@@ -105,9 +105,10 @@ class ContentKNN(ItemColdStartMixin, BaseEstimator):
         return np.asarray((self._similarities(X) @ self.interactions_).todense())
 
     def _floats_per_item(self):
-        # The dense similarities, their denominators, the partitioned copy and the masks of
-        # the nearest (about four rows over the training items), then the row of scores.
-        return 4 * self.item_features_.shape[0] + self.interactions_.shape[1]
+        # The dense similarities, their denominators, the partitioned copy, the masks and
+        # the temporaries of the nearest (about six rows over the training items), then the
+        # row of scores over the users.
+        return 6 * self.item_features_.shape[0] + self.interactions_.shape[1]
 
 
 def _nearest(similarity, n_neighbors):

@@ -177,3 +177,19 @@ def test_rejects_bad_input(items):
     model = HybridSVD(rank=2, random_state=0).fit(F, Y)
     with pytest.raises(ValueError, match="X has 39 features"):
         model.predict(sp.csr_matrix(F)[:, :39])
+
+
+def test_ridge_and_cold_start_changed_after_fit():
+    from recfactor.datasets import make_item_features
+
+    F, Y = make_item_features(n_items=200, n_features=30, n_users=80, random_state=0)
+    model = HybridSVD(rank=8, random_state=0).fit(F[:150], Y[:150])
+    refit = HybridSVD(rank=8, ridge=0.5, random_state=0).fit(F[:150], Y[:150])
+    np.testing.assert_allclose(model.set_params(ridge=0.5).predict(F[150:]),
+                               refit.predict(F[150:]))
+    with pytest.raises(ValueError, match="refit after changing it"):
+        model.set_params(cold_start="similarity").predict(F[150:])
+    model.fit(F[:150], Y[:150])  # now fitted with the similarity rule
+    assert not hasattr(model, "feature_loadings_")
+    with pytest.raises(ValueError, match="refit after changing it"):
+        model.set_params(cold_start="least-squares").predict(F[150:])

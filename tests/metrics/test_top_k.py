@@ -19,9 +19,12 @@ def ref_mix(z):
     return z ^ (z >> 31)
 
 
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
 def ref_tie_rank(seed, row, item):
-    key = ref_mix(seed ^ ref_mix(row))
-    return ref_mix((key + item) & _MASK)
+    key = ref_mix(seed ^ ref_mix(((row + 1) * _GOLDEN) & _MASK))
+    return ref_mix((key + (item + 1) * _GOLDEN) & _MASK)
 
 
 def ref_top_k(scores, k, excluded=None, seed=0):
@@ -162,6 +165,14 @@ def test_ties_are_drawn_uniformly_and_independently_per_row():
     assert len({tuple(row) for row in top_k(np.zeros((50, n_items)), 3)}) > 40
 
 
+def test_no_item_wins_its_ties_in_every_single_row_call():
+    # One row per call, as a one-user request: the tie order must still vary with the seed,
+    # and item 0 (on MovieLens the oldest, most popular movie) must not always come first.
+    firsts = [top_k(np.zeros((1, 1000)), 1, random_state=seed)[0, 0] for seed in range(200)]
+    assert len(set(firsts)) > 150
+    assert firsts.count(0) < 5
+
+
 def test_tie_order_depends_on_the_seed_alone():
     scores = np.zeros((30, 50))
     np.testing.assert_array_equal(top_k(scores, 5, random_state=3),
@@ -170,8 +181,9 @@ def test_tie_order_depends_on_the_seed_alone():
     drawn = top_k(scores, 5, random_state=np.random.RandomState(0))
     np.testing.assert_array_equal(drawn, top_k(scores, 5, random_state=np.random.RandomState(0)))
     assert top_k(scores, 5, random_state=None).shape == (30, 5)
-    with pytest.raises(ValueError, match="random_state must be non-negative"):
-        top_k(scores, 5, random_state=-1)
+    for bad in (-1, 2**64):
+        with pytest.raises(ValueError, match=r"random_state must be an integer in \[0, 2\*\*64\)"):
+            top_k(scores, 5, random_state=bad)
 
 
 def test_exclusion_forms():
@@ -197,7 +209,8 @@ def test_exclusion_forms():
 def test_padding_when_k_exceeds_the_catalogue():
     scores = np.array([[0.2, 0.9, 0.2]])
     items, top_scores = top_k(scores, 5, return_scores=True)
-    np.testing.assert_array_equal(items, [[1, 0, 2, -1, -1]])
+    np.testing.assert_array_equal(items, ref_top_k(scores, 5)[0])
+    assert items[0, 0] == 1 and set(items[0, 1:3]) == {0, 2} and (items[0, 3:] == -1).all()
     np.testing.assert_array_equal(top_scores, [[0.9, 0.2, 0.2, -np.inf, -np.inf]])
 
 

@@ -189,9 +189,13 @@ class ItemQuestionnaire(TransformerMixin, BaseEstimator):
         return self
 
     def _answers(self, X):
-        """The answers of the users of ``X``: its columns ``questions_``, dense."""
+        """The answers of the users of ``X``, validated: its columns ``questions_``, dense."""
         check_is_fitted(self)
-        X = check_interactions(X, estimator=self, reset=False, allow_empty=True)
+        return self._asked(check_interactions(X, estimator=self, reset=False,
+                                              allow_empty=True))
+
+    def _asked(self, X):
+        """The columns ``questions_`` of a validated CSR ``X``, dense."""
         return np.asarray(X[:, self.questions_].toarray(), dtype=np.float64)
 
     def transform(self, X):
@@ -311,8 +315,7 @@ class ItemQuestionnaire(TransformerMixin, BaseEstimator):
                 "No user of X has an interaction outside the questions, so there is nothing "
                 "to judge the recommendations against."
             )
-        answers = np.asarray(X[users][:, self.questions_].toarray(), dtype=np.float64)
-        recommended = self._recommend(answers, 10, exclude_asked=True)
+        recommended = self._recommend(self._asked(X[users]), 10, exclude_asked=True)
         return ndcg_at_k(relevant[users], recommended, 10)
 
     def __sklearn_tags__(self):

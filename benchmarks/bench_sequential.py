@@ -1,12 +1,15 @@
-"""Next-item transformers: recfactor's SASRec / BERT4Rec against RecTools, and the variants.
+"""Next-item transformers: recfactor's SASRec / BERT4Rec against RecTools.
 
 Run: ``RECFACTOR_DATA=../shared/data python benchmarks/bench_sequential.py``
-(``--datasets 100k latest-small beauty``, ``--epochs 20``, ``--seeds 3``, ``--first-seed 0``,
+(``--datasets 100k latest-small beauty ml-1m``, ``--epochs 20``, ``--seeds 3``, ``--first-seed 0``,
 ``--models SASRec BERT4Rec``, ``--threads N``, ``--skip-peers``,
 ``--rectools-python /tmp/seqbench-env/bin/python``, ``--loss sampled_ce --n-negatives 2048``).
 
 Data: MovieLens-100K and ml-latest-small (each user's ratings ordered by time, every rating
-an interaction) and Amazon Beauty as preprocessed for BERT4Rec (``load_sequences("beauty")``).
+an interaction), Amazon Beauty as preprocessed for BERT4Rec (``load_sequences("beauty")``)
+and ML-1M in SASRec's preprocessing (``load_sequences("ml-1m")``: gSASRec's training file,
+ids minus 1, each history without its last 2 or 3 items, re-split here as a slightly shorter
+ML-1M; peers as on the MovieLens sets).
 
 Protocol: leave-last-out (``recfactor.model_selection.leave_last_out``): every model trains
 on the histories without their last two items, and ranks every item for the history without
@@ -24,21 +27,16 @@ this script sends it the split's histories and gets its lists back. Without RecT
 peer rows are skipped with a message. Each of ``--seeds`` seeds seeds both libraries in turn
 (recfactor, then RecTools, per model), and the means and standard deviations over the seeds
 are compared: one leave-last-out split of 943 users moves NDCG@10 by several thousandths
-from seed to seed. The variants below use seed 0.
+from seed to seed.
 
-(b) Variants against plain SASRec on the same split: BERT4Rec, SASRec with
-``positional="kernel"``, SASRec with ``barlow_twins_weight`` 0.1, and PNFRec (liked: rating
->= 4; it reads the ratings of the same interactions, and its target is the same last item,
-liked or not). Then the Barlow Twins weight's accuracy / coverage curve.
+(b) The research variants (positional kernel, Barlow Twins, PNFRec) are compared with plain
+SASRec, tuned alike over several seeds, by ``bench_sequential_variants.py``.
 
 (c) Beauty, SASRec and BERT4Rec: 54,542 items make the full softmax slow on a CPU;
 ``--loss sampled_ce`` with a few thousand negatives shared by the batch is the feasible
 option there. Each model trains without the last two items of each history, with early
 stopping on the validation item (``--patience``, at most ``--epochs`` epochs), and is
 refit without the last item for the best epoch count; both are tested on the last item.
-Unless ``--skip-variants``, the positional-kernel and Barlow Twins (0.1) SASRec variants are
-trained the same way, without the refit, and compared with plain SASRec trained without the
-last two items.
 """
 
 import argparse
@@ -56,10 +54,9 @@ from _threads import limit_threads
 
 K = 10
 NAMES = {"100k": "MovieLens-100K", "latest-small": "MovieLens ml-latest-small",
-         "beauty": "Amazon Beauty (BERT4Rec)"}
+         "beauty": "Amazon Beauty (BERT4Rec)", "ml-1m": "MovieLens-1M (SASRec, gSASRec train)"}
 COMMON = dict(embedding_dim=64, n_blocks=2, n_heads=1, max_length=200, dropout=0.1,
               learning_rate=1e-3, batch_size=128)
-BT_WEIGHTS = [0.0, 0.1, 0.3, 1.0]
 
 
 # --- data -------------------------------------------------------------------------------
@@ -69,8 +66,8 @@ def load(name):
     from recfactor.datasets import load_movielens, load_sequences
     from recfactor.preprocessing import log_to_sequences
 
-    if name == "beauty":
-        sequences = [np.asarray(s, dtype=np.int64) for s in load_sequences("beauty").sequences]
+    if name in ("beauty", "ml-1m"):
+        sequences = [np.asarray(s, dtype=np.int64) for s in load_sequences(name).sequences]
         return sequences, None, 1 + max(int(s.max()) for s in sequences)
     frame = load_movielens(name).frame
     sequences, users, items = log_to_sequences(frame)
@@ -254,13 +251,8 @@ def rectools_worker(source, result, config):
 
 # --- the tables ---------------------------------------------------------------------------
 
-def table(rows, against=None, against_label=None):
-    frame = pd.DataFrame(rows).set_index("model")
-    if against is not None:
-        for metric in ("NDCG@10", "HR@10"):
-            frame[f"{metric} / {against_label or against}"] = (frame[metric]
-                                                               / frame.loc[against, metric])
-    return frame.to_string(float_format="{:.4f}".format)
+def table(rows):
+    return pd.DataFrame(rows).set_index("model").to_string(float_format="{:.4f}".format)
 
 
 def peers(name, parts, n_items, epochs, python, seeds, threads, models):
@@ -293,59 +285,9 @@ def peers(name, parts, n_items, epochs, python, seeds, threads, models):
     return rows
 
 
-def variants(name, parts, n_items, epochs, rated, plain=None):
-    train, inputs, targets = parts["train"], parts["inputs"], parts["targets"]
-    rows = []
-    if plain is None:
-        plain = run_recfactor(recfactor_model("SASRec", epochs, n_items), train, inputs,
-                              targets, n_items)
-    rows.append({"model": "SASRec (CE)", **plain})
-    configs = {"BERT4Rec": ("BERT4Rec", {}),
-               "SASRec positional=kernel": ("SASRec", {"positional": "kernel"}),
-               "SASRec barlow_twins_weight=0.1": ("SASRec", {"barlow_twins_weight": 0.1})}
-    for label, (kind, params) in configs.items():
-        rows.append({"model": label, **run_recfactor(recfactor_model(kind, epochs, n_items,
-                                                                     **params),
-                                                     train, inputs, targets, n_items)})
-        print(rows[-1], flush=True)
-    if rated is not None:
-        rows.append({"model": "PNFRec (liked: rating >= 4)",
-                     **run_recfactor(recfactor_model("PNFRec", epochs, n_items),
-                                     parts["rated_train"], parts["rated_inputs"], targets,
-                                     n_items)})
-    frame = pd.DataFrame(rows).set_index("model")
-    frame["wins over SASRec"] = frame["NDCG@10"] > frame.loc["SASRec (CE)", "NDCG@10"]
-    print(f"\n## {NAMES[name]}: variants against plain SASRec, {epochs} epochs\n")
-    print(table(rows, "SASRec (CE)"))
-    print("wins (NDCG@10 above SASRec's):", ", ".join(
-        f"{m}: {'yes' if w else 'no'}" for m, w in frame["wins over SASRec"].items()
-        if m != "SASRec (CE)"))
-    curve = []
-    bt_row = next(r for r in rows if r["model"] == "SASRec barlow_twins_weight=0.1")
-    for weight in BT_WEIGHTS:
-        if weight == 0.0:
-            result = plain
-        elif weight == 0.1:
-            result = bt_row
-        else:
-            result = run_recfactor(recfactor_model("SASRec", epochs, n_items,
-                                                   barlow_twins_weight=weight),
-                                   train, inputs, targets, n_items)
-        curve.append({"barlow_twins_weight": weight, "NDCG@10": result["NDCG@10"],
-                      "Coverage@10": result["Coverage@10"]})
-    print(f"\n## {NAMES[name]}: Barlow Twins weight, accuracy and coverage\n")
-    print(pd.DataFrame(curve).set_index("barlow_twins_weight").to_string(
-        float_format="{:.4f}".format))
-
-
-BEAUTY_VARIANTS = {"SASRec positional=kernel": ("SASRec", {"positional": "kernel"}),
-                   "SASRec barlow_twins_weight=0.1": ("SASRec", {"barlow_twins_weight": 0.1})}
-
-
-def beauty(parts, n_items, epochs, loss, n_negatives, patience, models, with_variants):
+def beauty(parts, n_items, epochs, loss, n_negatives, patience, models):
     """Early stopping on the validation item, then a refit on train + validation items for
-    the best epoch count, the model that is tested (as a grid search refits its winner).
-    The variants stop early the same way and are compared with plain SASRec before refits."""
+    the best epoch count, the model that is tested (as a grid search refits its winner)."""
     params = {"loss": loss} if loss == "ce" else {"loss": loss, "n_negatives": n_negatives}
 
     def early_stopped(label, kind, **extra):
@@ -370,16 +312,10 @@ def beauty(parts, n_items, epochs, loss, n_negatives, patience, models, with_var
                      **run_recfactor(refit, parts["train_valid"], parts["inputs"],
                                      parts["targets"], n_items)})
         print(rows[-1], flush=True)
-    if with_variants:
-        if "SASRec" not in models:
-            early_stopped("SASRec", "SASRec")  # the row the variants are compared with
-        for label, (kind, extra) in BEAUTY_VARIANTS.items():
-            early_stopped(label, kind, **extra)
     print(f"\n## {NAMES['beauty']}: loss={loss}"
           f"{'' if loss == 'ce' else f', {n_negatives} shared negatives'}, max length 50, "
           f"early stopping (patience {patience}, at most {epochs} epochs)\n")
-    plain = "SASRec, trained without the last two items"
-    print(table(rows, plain if with_variants else None, "SASRec"))
+    print(table(rows))
 
 
 def main():
@@ -397,7 +333,6 @@ def main():
                         help="threads of torch, BLAS and Numba in both libraries "
                         "(default: their own defaults)")
     parser.add_argument("--skip-peers", action="store_true")
-    parser.add_argument("--skip-variants", action="store_true")
     parser.add_argument("--rectools-python", default=os.environ.get("RECTOOLS_PYTHON",
                                                                     sys.executable))
     parser.add_argument("--loss", choices=["ce", "sampled_ce"], default="sampled_ce",
@@ -427,19 +362,11 @@ def main():
               + ", ".join(f"{name} {value:.4f}" for name, value in baseline.items()), flush=True)
         if name == "beauty":
             beauty(parts, n_items, args.epochs, args.loss, args.n_negatives, args.patience,
-                   args.models, not args.skip_variants)
+                   args.models)
             continue
         seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-        rows = (peers(name, parts, n_items, args.epochs, python, seeds, args.threads,
-                      args.models)
-                if not args.skip_peers else [])
-        if not args.skip_variants:
-            plain = next((r for r in rows
-                          if r["model"] == "recfactor SASRec" and r["seed"] == 0), None)
-            plain = None if plain is None else {k: v for k, v in plain.items()
-                                                if k not in ("model", "seed")}
-            variants(name, parts, n_items, args.epochs, rated, plain)
-
+        if not args.skip_peers:
+            peers(name, parts, n_items, args.epochs, python, seeds, args.threads, args.models)
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--rectools-worker":

@@ -36,8 +36,8 @@ from ..utils._torch import (
     train_in_processes,
 )
 from ..utils._validation import _check_k, _check_next_items
-from ._batching import chunks_by_length, seen_items
-from ._losses import NEXT_ITEM_LOSSES, negative_rate, next_item_loss, same_target_barlow_twins
+from ._batching import chunks_by_length, same_item_partners, seen_items, trim_padding
+from ._losses import NEXT_ITEM_LOSSES, barlow_twins_loss, negative_rate, next_item_loss
 
 # Chunks a training batch is computed in, by length (see _backward_batch).
 _LENGTH_CHUNKS = 4
@@ -103,8 +103,16 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
 
     @abstractmethod
     def _batch_loss(self, network, batch, rng, device):
-        """``(loss, states, targets)`` of a batch: the loss to minimise, and the states and
-        target items of the predictions it judged (for the Barlow Twins term)."""
+        """The loss of a batch (a dict of the training arrays' rows) to minimise."""
+
+    @abstractmethod
+    def _final_items(self, arrays):
+        """The last item of each training row's history: what its final state predicts."""
+
+    @abstractmethod
+    def _final_tokens(self, arrays, rows):
+        """Left-padded token rows whose last-position state predicts the final item of each
+        of ``rows`` (the states that the Barlow Twins term pairs)."""
 
     @abstractmethod
     def _trained_items(self, arrays):
@@ -205,8 +213,8 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
 
             sampling = np.random.default_rng([int(rng.integers(2**32)), rank])
             distributed = DistributedDataParallel(
-                BatchLoss(network, lambda net, batch: self._batch_loss(net, batch, sampling,
-                                                                       device)),
+                BatchLoss(network, lambda net, batch: self._training_loss(net, batch, sampling,
+                                                                          device)),
                 find_unused_parameters=False,
             )
 
@@ -252,32 +260,51 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
         share of the batch's positions: the same step as one pass over the whole batch
         (exactly for SASRec's mean over positions, in expectation for the masked ones) at
         far less padding (on MovieLens-100K half of a batch's 200 columns are padding on
-        average). The Barlow Twins term pairs states across the whole batch, so with it the
-        batch is one chunk (of each process's share, with several processes).
+        average). The Barlow Twins term, which standardises over the whole batch, is added
+        once, with the last chunk.
 
         ``distributed``, the DistributedDataParallel of the network's :class:`BatchLoss`,
         computes the loss instead when given, and its gradients are averaged over the
         processes once, after the last chunk.
         """
-        n_chunks = 1 if self.barlow_twins_weight > 0 else _LENGTH_CHUNKS
-        chunks = chunks_by_length(rows, lengths, n_chunks)
+        chunks = chunks_by_length(rows, lengths, _LENGTH_CHUNKS)
         positions = lengths[rows].sum()
         value = 0.0
         for i, chunk in enumerate(chunks):
             batch = {name: a[chunk] for name, a in arrays.items()}
-            synchronise = distributed is None or i == len(chunks) - 1
-            with contextlib.nullcontext() if synchronise else distributed.no_sync():
+            batch["share"] = lengths[chunk].sum() / positions
+            last = i == len(chunks) - 1
+            if last and self.barlow_twins_weight > 0:
+                batch["twins"] = self._twin_tokens(arrays, rows, rng)
+            with contextlib.nullcontext() if distributed is None or last else \
+                    distributed.no_sync():
                 if distributed is None:
-                    loss, states, targets = self._batch_loss(network, batch, rng, device)
+                    loss = self._training_loss(network, batch, rng, device)
                 else:
-                    loss, states, targets = distributed(batch)
-                if self.barlow_twins_weight > 0:
-                    loss = loss + self.barlow_twins_weight * same_target_barlow_twins(
-                        states, targets, self.barlow_twins_lambda)
-                share = lengths[chunk].sum() / positions
-                (loss * share).backward()
-            value += loss.item() * share
+                    loss = distributed(batch)
+                loss.backward()
+            value += loss.item()
         return value
+
+    def _training_loss(self, network, batch, rng, device):
+        """The loss of a chunk weighted by its ``share`` of the batch, plus, where the chunk
+        holds the ``twins`` token rows, the weighted Barlow Twins term of their states."""
+        loss = self._batch_loss(network, batch, rng, device) * float(batch["share"])
+        if "twins" in batch:
+            torch = import_torch()
+            states = network.user_states(torch.from_numpy(batch["twins"]).to(device))
+            first, second = states.chunk(2)
+            loss = loss + self.barlow_twins_weight * barlow_twins_loss(
+                first, second, self.barlow_twins_lambda)
+        return loss
+
+    def _twin_tokens(self, arrays, rows, rng):
+        """Token rows of the Barlow Twins pairs: the batch's histories, then, in the same
+        order, for each a training history with the same final item (BT-SR's pairs)."""
+        partners = same_item_partners(self._final_items(arrays), rows, rng)
+        tokens = self._final_tokens(arrays, np.concatenate([rows, partners]))
+        (tokens,) = trim_padding(tokens, lengths=(tokens != 0).sum(axis=1))
+        return np.ascontiguousarray(tokens)
 
     def _negative_rate(self, n_items):
         """:func:`~._losses.negative_rate` of the next-item loss (None: a softmax)."""

@@ -120,6 +120,36 @@ def mask_positions(valid, probability, rng, last_item_probability=0.0):
     return masked
 
 
+def same_item_partners(final_items, rows, rng):
+    """For each of ``rows``, another row with the same final item, drawn at random.
+
+    The partner of a row is drawn uniformly from every other row (of all rows, not only
+    ``rows``) whose ``final_items`` entry is the same; a row that has none is its own
+    partner. This is the same-target sampling of DuoRec and BT-SR.
+
+    Parameters
+    ----------
+    final_items : ndarray of int of shape (n_rows,)
+        The last item of each row's history: what its last state predicts.
+    rows : ndarray of int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    partners : ndarray of int, shaped like ``rows``
+    """
+    order = np.argsort(final_items, kind="stable")
+    ordered = final_items[order]
+    first = np.searchsorted(ordered, final_items[rows], side="left")
+    size = np.searchsorted(ordered, final_items[rows], side="right") - first
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    # Skipping the row itself: an offset of 1 to size - 1 places after it, cyclically.
+    offset = 1 + rng.integers(0, np.maximum(size - 1, 1))
+    drawn = order[first + (rank[rows] - first + offset) % size]
+    return np.where(size > 1, drawn, rows)
+
+
 def sample_negatives(rng, n_items, shape):
     """Item ids drawn uniformly (with replacement) from the whole catalogue."""
     return rng.integers(0, n_items, size=shape, dtype=np.int64)

@@ -51,11 +51,13 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
     attention : {"bidirectional", "causal"}, default="bidirectional"
         Which positions a state sees.
     positional : {"learned", "kernel", "none"}, default="learned"
-        See :class:`SASRec`.
+        See :class:`SASRec`. The positional kernel was published for causal attention
+        (SASRec); its lower-triangular mixing under bidirectional attention is recfactor's
+        extension, which no paper reports on.
     barlow_twins_weight : float >= 0, default=0.0
-        Barlow Twins term over pairs of masked positions that hide the same item; see
-        :class:`SASRec`.
-    barlow_twins_lambda : float >= 0, default=5e-3
+        BT-SR term over the states of a [MASK] that hides the last item of histories whose
+        last item is the same; see :class:`SASRec`.
+    barlow_twins_lambda : float >= 0, default=0.05
     max_length : int >= 2, default=50
         Positions the encoder reads: in training, the most recent ``max_length`` items; to
         recommend, the most recent ``max_length - 1`` items and the [MASK].
@@ -135,7 +137,7 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
         attention="bidirectional",
         positional="learned",
         barlow_twins_weight=0.0,
-        barlow_twins_lambda=5e-3,
+        barlow_twins_lambda=0.05,
         max_length=50,
         embedding_dim=64,
         n_blocks=2,
@@ -245,6 +247,15 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
                          torch.from_numpy(queries).to(device))
         targets = torch.from_numpy(targets).to(device)
         return self._next_item_loss(network, states, targets, rng, self.loss)
+
+    def _final_items(self, arrays):
+        return arrays["tokens"][:, -1] - 1
+
+    def _final_tokens(self, arrays, rows):
+        # Each history with its last item hidden: the [MASK] in the last column predicts it.
+        tokens = arrays["tokens"][rows].copy()
+        tokens[:, -1] = self._mask_token()
+        return tokens
 
     def _trained_items(self, arrays):
         tokens = arrays["tokens"]

@@ -34,15 +34,11 @@ def next_item_loss(head, states, targets, loss, *, rng, n_negatives="auto", gbce
     Returns
     -------
     loss : scalar tensor
-    picked_states, picked_targets : tensors
-        The states (n, dim) that had a target and their targets (n,): the predictions the
-        loss judged.
     """
     has_target = targets >= 0
     picked, goal = states[has_target], targets[has_target]
-    value = NEXT_ITEM_LOSSES[loss](head, states, targets, picked, goal, rng=rng,
-                                   n_negatives=n_negatives, gbce_t=gbce_t)
-    return value, picked, goal
+    return NEXT_ITEM_LOSSES[loss](head, states, targets, picked, goal, rng=rng,
+                                  n_negatives=n_negatives, gbce_t=gbce_t)
 
 
 def _full_softmax(head, states, targets, picked, goal, **_):
@@ -169,47 +165,26 @@ def disliked_contrastive_loss(head, states, targets, disliked):
                                                device=logits.device))
 
 
-def same_target_pairs(targets):
-    """Indices ``(a, b)`` of disjoint pairs of positions that share their target.
-
-    Positions are sorted by target; within a run of equal targets the 1st is paired with the
-    2nd, the 3rd with the 4th, and so on (an odd one out stays unpaired).
-    """
-    torch = import_torch()
-    order = torch.argsort(targets, stable=True)
-    ordered = targets[order]
-    starts_run = torch.ones_like(ordered, dtype=torch.bool)
-    starts_run[1:] = ordered[1:] != ordered[:-1]
-    index = torch.arange(ordered.numel(), device=targets.device)
-    run_start = torch.cummax(torch.where(starts_run, index, 0), dim=0).values
-    first = ((index - run_start) % 2 == 0)[:-1] & (ordered[1:] == ordered[:-1])
-    a = torch.nonzero(first).squeeze(1)
-    return order[a], order[a + 1]
-
-
 def barlow_twins_loss(first, second, redundancy_weight):
-    """Barlow Twins redundancy reduction of paired states (Zbontar et al., ICML 2021).
+    """Barlow Twins redundancy reduction of paired states, as BT-SR computes it.
 
-    With ``C`` the cross-correlation of the batch-normalised ``first`` and ``second`` (both
-    (n_pairs, dim)), ``sum_k (1 - C_kk)^2 + redundancy_weight * sum_{k != l} C_kl^2``.
-    Zero when there are fewer than two pairs, since no correlation is defined.
+    Each row of ``first`` and ``second`` (both (n_pairs, dim)) is scaled to unit L2 norm,
+    each dimension is standardised over the pairs, and ``C`` is the cross-correlation of the
+    two; the loss is ``(sum_k (1 - C_kk)^2 + redundancy_weight * sum_{k != l} C_kl^2) / dim``
+    (Zbontar et al., ICML 2021, divided by the dimension as in the BT-SR authors' code, so
+    that its weight does not grow with ``embedding_dim``). Zero when there are fewer than
+    two pairs, since no correlation is defined.
     """
     torch = import_torch()
     F = torch.nn.functional
     if first.shape[0] < 2:
         return first.sum() * 0.0
-    first = F.batch_norm(first, None, None, training=True)
-    second = F.batch_norm(second, None, None, training=True)
+    first = F.batch_norm(F.normalize(first, dim=1), None, None, training=True)
+    second = F.batch_norm(F.normalize(second, dim=1), None, None, training=True)
     correlation = first.T @ second / first.shape[0]
     diagonal = torch.diagonal(correlation)
     off_diagonal = correlation.pow(2).sum() - diagonal.pow(2).sum()
-    return (1 - diagonal).pow(2).sum() + redundancy_weight * off_diagonal
-
-
-def same_target_barlow_twins(states, targets, redundancy_weight):
-    """:func:`barlow_twins_loss` of the pairs of states (n, dim) that share their target."""
-    first, second = same_target_pairs(targets)
-    return barlow_twins_loss(states[first], states[second], redundancy_weight)
+    return ((1 - diagonal).pow(2).sum() + redundancy_weight * off_diagonal) / first.shape[1]
 
 
 # The next-item losses by name: every score of every item (``"ce"``), the target against

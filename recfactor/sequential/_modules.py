@@ -76,7 +76,7 @@ class PositionalKernel(nn.Module):
 
 
 class ValueMixer(nn.Module):
-    """Learnable lower-triangular ``A`` mixing the values over positions (shared by blocks).
+    """Learnable lower-triangular ``A`` mixing the values over positions (one per block).
 
     It starts near the identity, and each row is divided by its L2 norm. Left padding puts
     the most recent item in the last row, so a batch of ``width`` columns uses the last
@@ -182,12 +182,14 @@ class SequenceEncoder(nn.Module):
         self.causal = causal
         self.position_scale = position_scale
         self.positions = nn.Embedding(max_length, dim) if positional == "learned" else None
-        self.value_mixer = ValueMixer(max_length) if positional == "kernel" else None
+        kernel = positional == "kernel"
+        # Each block has its own kernel and value mixer: "layer-wise parameters", the best
+        # setting of the paper's ablation.
         self.blocks = nn.ModuleList(
             TransformerBlock(
                 dim, n_heads, dropout, ffn_hidden, activation,
-                kernel=PositionalKernel(max_length) if positional == "kernel" else None,
-                value_mixer=self.value_mixer,
+                kernel=PositionalKernel(max_length) if kernel else None,
+                value_mixer=ValueMixer(max_length) if kernel else None,
             )
             for _ in range(n_blocks)
         )

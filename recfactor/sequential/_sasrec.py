@@ -68,14 +68,24 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
         logits become ``S0 L^T`` (``S0 = Q K^T / sqrt(d)``), where ``L`` is lower-triangular
         Toeplitz, ``L[i, j] = g[i - j]`` for a learnable kernel ``g`` per block (``g[0] = 1``
         before normalising ``g`` by its L2 norm), and the values ``A V`` for a learnable
-        lower-triangular ``A`` (near the identity, rows of unit norm) shared by the blocks.
-        ``"none"``: no positional information beyond the causal mask.
+        lower-triangular ``A`` (near the identity, rows of unit norm), one ``g`` and one ``A``
+        per block.
+        ``"none"``: no positional information beyond the causal mask. On MovieLens-100K
+        (three seeds, learning rate tuned alike) the kernel scored NDCG@10 0.004 below the
+        learned positions and no better than ``"none"``: there the order of a history tells
+        little about its next item (see the Reproducibility page).
     barlow_twins_weight : float >= 0, default=0.0
-        Weight ``alpha`` of the Barlow Twins term: ``L = L_item + alpha L_BT``, where
-        ``L_BT = sum_k (1 - C_kk)^2 + lambda sum_{k != l} C_kl^2`` and ``C`` is the
-        cross-correlation of batch-normalised pairs of in-batch states whose next item is
-        the same. 0 turns it off.
-    barlow_twins_lambda : float >= 0, default=5e-3
+        Weight ``alpha`` of the BT-SR term: ``L = L_item + alpha L_BT``. Each history of a
+        batch is paired with a training history, drawn anew at every step, that ends in the
+        same item (itself, under another dropout mask, if there is none), and ``L_BT =
+        (sum_k (1 - C_kk)^2 + lambda sum_{k != l} C_kl^2) / embedding_dim``, where ``C`` is
+        the cross-correlation of the final states of the pairs (the states that predict the
+        last item), each scaled to unit norm and standardised per dimension over the batch.
+        Costs one more forward pass of the batch's histories and their partners. 0 turns it
+        off. On MovieLens-100K (three seeds) 0.05 kept NDCG@10 and raised Coverage@10 by
+        0.004, and 0.2 cost 4 % of NDCG@10; no weight raised accuracy (see the
+        Reproducibility page).
+    barlow_twins_lambda : float >= 0, default=0.05
         Weight ``lambda`` of the off-diagonal (redundancy) part of ``L_BT``.
     max_length : int, default=50
         Most recent items of a history that the model reads; older ones are dropped (in
@@ -189,7 +199,7 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
         attention="causal",
         positional="learned",
         barlow_twins_weight=0.0,
-        barlow_twins_lambda=5e-3,
+        barlow_twins_lambda=0.05,
         max_length=50,
         embedding_dim=64,
         n_blocks=2,
@@ -285,6 +295,12 @@ class SASRec(_PlainHistoriesMixin, _TransformerRecommender):
         states = network(torch.from_numpy(np.ascontiguousarray(tokens)).to(device))
         targets = torch.from_numpy(np.ascontiguousarray(targets)).to(device)
         return self._next_item_loss(network, states, targets, rng, self.loss)
+
+    def _final_items(self, arrays):
+        return arrays["targets"][:, -1]
+
+    def _final_tokens(self, arrays, rows):
+        return arrays["tokens"][rows]
 
     def _trained_items(self, arrays):
         tokens, targets = arrays["tokens"], arrays["targets"]

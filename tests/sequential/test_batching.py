@@ -4,6 +4,7 @@ from recfactor.sequential._batching import (
     chunks_by_length,
     left_pad,
     mask_positions,
+    same_item_partners,
     seen_items,
     trim_padding,
 )
@@ -64,3 +65,17 @@ def test_chunks_by_length_split_a_batch_into_chunks_of_similar_length():
     # Each chunk is padded to its own longest row: far fewer positions than the batch's.
     assert sum(lengths[c].max() * c.size for c in chunks) < 0.7 * lengths[rows].max() * 128
     assert [c.size for c in chunks_by_length(rows[:3], lengths, 4)] == [1, 1, 1]
+
+
+def test_same_item_partners_draws_uniformly_among_other_rows_with_the_same_item():
+    final_items = np.array([7, 3, 7, 1, 3, 7, 3, 3, 9])
+    rows = np.repeat(np.arange(9), 2000)
+    partners = same_item_partners(final_items, rows, np.random.default_rng(0))
+    assert np.array_equal(final_items[partners], final_items[rows])
+    # Items 1 and 9 end one history each: those rows are their own partners.
+    lone = np.isin(final_items[rows], [1, 9])
+    assert np.array_equal(partners[lone], rows[lone])
+    assert np.all(partners[~lone] != rows[~lone])
+    # Row 1 (item 3) draws rows 4, 6 and 7 a third of the time each.
+    shares = np.bincount(partners[rows == 1], minlength=9)[[4, 6, 7]] / 2000
+    np.testing.assert_allclose(shares, 1 / 3, atol=0.04)

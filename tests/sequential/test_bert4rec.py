@@ -75,7 +75,7 @@ def test_a_batch_loss_is_the_softmax_of_the_masked_items(
     arrays = model._training_arrays(histories[0][:6])
     network = model.network_.eval()
     with torch.no_grad():
-        loss, _, _ = model._batch_loss(network, arrays, np.random.default_rng(0),
+        loss = model._batch_loss(network, arrays, np.random.default_rng(0),
                                        torch.device("cpu"))
         (tokens,) = trim_padding(arrays["tokens"], lengths=arrays["lengths"])
         if last_item_probability == 1.0:  # the most recent item of each row, nothing else

@@ -11,7 +11,6 @@ from recfactor.sequential._losses import (
     gbce_loss,
     negative_rate,
     next_item_loss,
-    same_target_pairs,
     sampled_softmax_loss,
 )
 from recfactor.sequential._modules import ItemHead
@@ -116,27 +115,25 @@ def test_sampled_softmax_leaves_out_a_negative_equal_to_the_target():
                                expected)
 
 
-def test_same_target_pairs():
-    targets = torch.tensor([7, 3, 7, 1, 3, 7, 3, 3, 9])
-    first, second = same_target_pairs(targets)
-    pairs = sorted(zip(first.tolist(), second.tolist()))
-    # 7 at 0, 2, 5 -> (0, 2); 3 at 1, 4, 6, 7 -> (1, 4), (6, 7); 1 and 9 alone.
-    assert pairs == [(0, 2), (1, 4), (6, 7)]
-
-
 def test_barlow_twins_matches_numpy():
+    """BT-SR's term: unit rows, standardised columns, cross-correlation, divided by dim."""
     rng = np.random.default_rng(0)
     first, second = rng.normal(size=(6, 3)), rng.normal(size=(6, 3))
     lam = 0.3
 
-    def normalise(z):  # batch norm: biased variance, eps 1e-5
+    def normalise(z):  # unit rows, then batch norm: biased variance, eps 1e-5
+        z = z / np.linalg.norm(z, axis=1, keepdims=True)
         return (z - z.mean(0)) / np.sqrt(z.var(0) + 1e-5)
 
     C = normalise(first).T @ normalise(second) / 6
     off_diagonal = C - np.diag(np.diag(C))
-    expected = ((1 - np.diag(C)) ** 2).sum() + lam * (off_diagonal ** 2).sum()
+    expected = (((1 - np.diag(C)) ** 2).sum() + lam * (off_diagonal ** 2).sum()) / 3
     value = barlow_twins_loss(torch.from_numpy(first), torch.from_numpy(second), lam)
     assert value.item() == pytest.approx(expected)
+    # Rescaling a row changes nothing: the states are compared by direction.
+    scaled = first * np.array([[2.0], [0.5], [1], [3], [1], [1]])
+    assert barlow_twins_loss(torch.from_numpy(scaled), torch.from_numpy(second),
+                             lam).item() == pytest.approx(expected, rel=1e-5)
     assert barlow_twins_loss(torch.ones(1, 3), torch.ones(1, 3), lam).item() == 0.0
 
 
@@ -161,12 +158,9 @@ def test_next_item_loss_judges_the_positions_with_a_target(loss):
     head, weights, bias = random_head(30, 4)
     states = torch.randn(2, 3, 4, generator=torch.Generator().manual_seed(1))
     targets = torch.tensor([[4, -1, 7], [-1, 2, 29]])
-    value, picked, goal = next_item_loss(head, states, targets, loss,
-                                         rng=np.random.default_rng(5), n_negatives=6,
-                                         gbce_t=0.5)
-    has_target = targets >= 0
-    torch.testing.assert_close(picked, states[has_target])
-    torch.testing.assert_close(goal, torch.tensor([4, 7, 2, 29]))
+    value = next_item_loss(head, states, targets, loss, rng=np.random.default_rng(5),
+                           n_negatives=6, gbce_t=0.5)
+    picked, goal = states[targets >= 0], torch.tensor([4, 7, 2, 29])
     rng = np.random.default_rng(5)
     if loss == "ce":
         expected = full_softmax_loss(head, picked, goal)

@@ -50,7 +50,7 @@ def test_a_batch_loss_adds_its_three_terms(fitted, rated, fast, softmax_cross_en
     arrays = model._training_arrays(model._check_histories(rows))
     network = model.network_.eval()
     with torch.no_grad():
-        loss, _, _ = model._batch_loss(network, arrays, np.random.default_rng(0),
+        loss = model._batch_loss(network, arrays, np.random.default_rng(0),
                                        torch.device("cpu"))
         liked_states, liked_next, disliked_states, disliked_next = [], [], [], []
         contrast = []

@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 
 from recfactor.metrics import make_ranking_scorer, top_k
 from recfactor.sequential import SASRec
-from recfactor.sequential._batching import chunks_by_length, seen_items
+from recfactor.sequential._batching import seen_items
 from recfactor.utils._torch import TrainingHistory
 
 N_ITEMS = 40  # the catalogue of the histories fixture
@@ -55,7 +55,7 @@ def test_a_batch_loss_is_the_softmax_of_each_next_item(
     arrays = fitted._training_arrays(rows)
     network = fitted.network_.eval()
     with torch.no_grad():
-        loss, _, _ = fitted._batch_loss(network, arrays, np.random.default_rng(0),
+        loss = fitted._batch_loss(network, arrays, np.random.default_rng(0),
                                         torch.device("cpu"))
         # Reference: each history alone, unpadded, all its positions.
         states, targets = [], []
@@ -104,10 +104,13 @@ def test_barlow_twins_term_keeps_the_planted_transitions(histories, popularity_s
     assert model.score(histories[1]) > popularity_score
 
 
-def test_barlow_twins_adds_its_term_of_same_target_states(fitted, histories):
+def test_barlow_twins_adds_its_term_of_same_final_item_histories(fitted, histories):
+    """BT-SR: each history's final state against that of a history with the same last item."""
+    from recfactor.sequential._batching import same_item_partners
     from recfactor.sequential._losses import barlow_twins_loss
 
-    arrays = fitted._training_arrays(histories[0][:32])
+    train = histories[0]
+    arrays = fitted._training_arrays(train)
     rows = np.arange(32)
     network = fitted.network_.eval()
     plain = fitted._backward_batch(network, arrays, rows, arrays["lengths"],
@@ -115,20 +118,20 @@ def test_barlow_twins_adds_its_term_of_same_target_states(fitted, histories):
     model = copy.deepcopy(fitted).set_params(barlow_twins_weight=0.5, barlow_twins_lambda=0.1)
     total = model._backward_batch(network, arrays, rows, arrays["lengths"],
                                   np.random.default_rng(0), torch.device("cpu"))
-    # With the term the batch is one chunk, of the rows in chunks_by_length's order: the
-    # pairs depend on the order of the positions.
-    (chunk,) = chunks_by_length(rows, arrays["lengths"], 1)
+    # The full softmax draws nothing, so the partners are the generator's first draws.
+    final_items = np.array([h[-1] for h in train])
+    partners = same_item_partners(final_items, rows, np.random.default_rng(0))
+    assert np.array_equal(final_items[partners], final_items[rows])
+    assert np.all(partners != rows)  # 240 histories of 40 items: every one has a partner
     with torch.no_grad():
-        _, states, targets = fitted._batch_loss(
-            network, {name: a[chunk] for name, a in arrays.items()}, np.random.default_rng(0),
-            torch.device("cpu"))
-        # Reference pairs: positions grouped by target, 1st with 2nd, 3rd with 4th...
-        first, second = [], []
-        for target in np.unique(targets.numpy()):
-            where = np.flatnonzero(targets.numpy() == target)
-            first += list(where[0:-1:2]) if where.size % 2 else list(where[0::2])
-            second += list(where[1::2])
-        term = barlow_twins_loss(states[first], states[second], 0.1)
+        # Reference states: each history alone, unpadded, without its last item.
+        def final_state(history):
+            tokens = torch.from_numpy(history[-(fitted.max_length + 1):-1] + 1)[None]
+            return network(tokens)[0, -1]
+
+        first = torch.stack([final_state(train[r]) for r in rows])
+        second = torch.stack([final_state(train[p]) for p in partners])
+        term = barlow_twins_loss(first, second, 0.1)
     assert total == pytest.approx(plain + 0.5 * float(term), rel=1e-5)
 
 
@@ -199,7 +202,7 @@ def test_gbce_scores_targets_and_negatives_with_the_item_bias(fitted):
     states = torch.randn(2, 3, fitted.embedding_dim, generator=torch.Generator().manual_seed(0))
     targets = torch.tensor([[5, -1, 7], [1, 2, 3]])
     with torch.no_grad():
-        loss, _, _ = model._next_item_loss(network, states, targets, np.random.default_rng(0),
+        loss = model._next_item_loss(network, states, targets, np.random.default_rng(0),
                                            "gbce")
         weights, bias = network.head.weights(), network.head.bias
         # The same draws: one row of 4 uniform negatives per history.

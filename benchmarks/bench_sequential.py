@@ -368,6 +368,7 @@ def main():
         if not args.skip_peers:
             peers(name, parts, n_items, args.epochs, python, seeds, args.threads, args.models)
 
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--rectools-worker":
         rectools_worker(*sys.argv[2:5])

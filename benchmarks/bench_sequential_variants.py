@@ -1,7 +1,7 @@
 """The sequential research variants against plain SASRec: tuned alike, several seeds.
 
 Run: ``RECFACTOR_DATA=../shared/data python benchmarks/bench_sequential_variants.py
---dataset 100k`` (``--dataset latest-small``, ``--arms SASRec kernel no-positions BT PNFRec``, ``--seeds 0 1 2``,
+--dataset 100k`` (``--dataset latest-small``, ``--arms kernel BT PNFRec``, ``--seeds 0 1 2``,
 ``--epochs 20``, ``--threads 1``, ``--results FILE``). Every fit is appended to the results
 file (JSON lines, by default ``variants-DATASET.jsonl`` in the working directory) and read
 back on the next run, so a long run can be stopped and resumed, and arms added later.
@@ -17,10 +17,11 @@ the items before it) and on the test item (the last, from the items before it).
 
 Tuning, the same budget for every arm: three settings of the arm's own hyper-parameter are
 fitted with the first seed, and the one with the best validation NDCG@10 is fitted with the
-other seeds. With ``--settings-from`` the settings selected on another data set are fitted
-with every seed instead: how the choices carry to data they were not made on. The test metrics of that setting are reported as mean and standard error over
+other seeds. The test metrics of that setting are reported as mean and standard error over
 the seeds, and the difference from SASRec is paired by seed (same split, same seed):
-"shown" when it exceeds twice its standard error.
+"shown" when it exceeds twice its standard error. With ``--settings-from FILE`` the
+settings selected in the results file of another data set are fitted with every seed
+instead: how the choices carry to data they were not made on.
 
 Arms (``--arms``):
 
@@ -58,8 +59,9 @@ from bench_sequential import COMMON, judge, load, split
 K = 10
 LIKED = 4.0  # ratings at or above it are liked, as PNFRec's rating_threshold
 LEARNING_RATES = [5e-4, 1e-3, 2e-3]
-# name: (estimator, fixed parameters, tuned parameter, its values); a tuned parameter of
-# None means the learning rate, and an arm without one runs at SASRec's selected rate.
+# name: (estimator, fixed parameters, tuned parameter, its values); an arm that does not tune
+# the learning rate runs at its baseline's selected one (SASRec-liked's for PNFRec, SASRec's
+# for the others).
 ARMS = {
     "SASRec": ("SASRec", {}, "learning_rate", LEARNING_RATES),
     "kernel": ("SASRec", {"positional": "kernel"}, "learning_rate", LEARNING_RATES),
@@ -127,7 +129,8 @@ def prepare(parts, rated):
 # --- the runs, cached -----------------------------------------------------------------------
 
 class Results:
-    """Fits by (arm, setting, seed), appended to a JSON-lines file as they finish."""
+    """Fits by arm, setting, seed, learning rate and epochs, appended to a JSON-lines file
+    as they finish."""
 
     def __init__(self, path):
         self.path = path
@@ -136,11 +139,13 @@ class Results:
             with open(path) as lines:
                 self.rows = [json.loads(line) for line in lines if line.strip()]
 
-    def get(self, arm, setting, seed, run):
+    def get(self, arm, setting, seed, learning_rate, epochs, run):
+        key = {"arm": arm, "setting": setting, "seed": seed, "learning_rate": learning_rate,
+               "epochs": epochs}
         for row in self.rows:
-            if (row["arm"], row["setting"], row["seed"]) == (arm, setting, seed):
+            if all(row.get(name) == value for name, value in key.items()):
                 return row
-        row = {"arm": arm, "setting": setting, "seed": seed, **run()}
+        row = {**key, **run()}
         self.rows.append(row)
         with open(self.path, "a") as out:
             out.write(json.dumps(row) + "\n")
@@ -167,16 +172,33 @@ def run_arm(name, spec, results, parts, n_items, seeds, epochs, learning_rate, p
             params["learning_rate"] = learning_rate
         setting = f"{tuned}={value}"
         first[setting] = (params, results.get(
-            name, setting, seeds[0],
+            name, setting, seeds[0], params["learning_rate"], epochs,
             lambda p=params: fit_and_judge(kind, p, parts, n_items, seeds[0], epochs)))
-    metric = "valid NDCG_p" if name in LIKED_SELECTION else "valid NDCG@10"
-    selected = max(first, key=lambda s: first[s][1][metric])
+    if not first:
+        raise ValueError(f"{name}: the preset {preset!r} is none of the settings tried.")
+    selected = max(first, key=lambda s: first[s][1][selection_metric(name)])
     params = first[selected][0]
     rows = [first[selected][1]] + [
-        results.get(name, selected, seed,
+        results.get(name, selected, seed, params["learning_rate"], epochs,
                     lambda s=seed: fit_and_judge(kind, params, parts, n_items, s, epochs))
         for seed in seeds[1:]]
     return selected, params, rows, first
+
+
+def selection_metric(arm):
+    return "valid NDCG_p" if arm in LIKED_SELECTION else "valid NDCG@10"
+
+
+def selected_settings(path):
+    """The setting each arm of a results file selected: the best on its first seed."""
+    fitted = pd.DataFrame(Results(path).rows)
+    if fitted.empty:
+        raise ValueError(f"{path} holds no fits.")
+    selected = {}
+    for arm, part in fitted.groupby("arm"):
+        first = part[part["seed"] == part["seed"].min()]
+        selected[arm] = first.loc[first[selection_metric(arm)].idxmax(), "setting"]
+    return selected
 
 
 def summary(arms, baseline="SASRec"):
@@ -218,13 +240,10 @@ def main():
                         help="fit the settings selected in this results file of another "
                         "data set, with no tuning here")
     args = parser.parse_args()
-    presets = {}
-    if args.settings_from:
-        # The setting fitted with more than one seed is the one that was selected.
-        fitted = pd.DataFrame(Results(args.settings_from).rows)
-        presets = {arm: part["setting"].mode()[0]
-                   for arm, part in fitted[fitted["seed"] != fitted["seed"].min()]
-                   .groupby("arm")}
+    presets = selected_settings(args.settings_from) if args.settings_from else {}
+    missing = set(args.arms) - set(presets) if presets else set()
+    if missing:
+        parser.error(f"{args.settings_from} has no fits of {sorted(missing)}.")
     limit_threads(args.threads)
     results = Results(args.results or f"variants-{args.dataset}.jsonl")
     sequences, rated, n_items = load(args.dataset)

@@ -36,7 +36,7 @@ from ..utils._torch import (
     train_in_processes,
 )
 from ..utils._validation import _check_k, _check_next_items
-from ._batching import chunks_by_length, same_item_partners, seen_items, trim_padding
+from ._batching import SameItemPartners, chunks_by_length, seen_items, trim_padding
 from ._losses import NEXT_ITEM_LOSSES, barlow_twins_loss, negative_rate, next_item_loss
 
 # Chunks a training batch is computed in, by length (see _backward_batch).
@@ -218,6 +218,8 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
                 find_unused_parameters=False,
             )
 
+        partners = self._barlow_twins_partners(arrays)
+
         def run_epoch():
             order = rng.permutation(n_rows)
             total = 0.0
@@ -228,7 +230,8 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
                 rows = shares[rank]
                 optimizer.zero_grad(set_to_none=True)
                 total += self._backward_batch(network, arrays, rows, lengths, sampling,
-                                              device, distributed=distributed) * rows.size
+                                              device, partners=partners,
+                                              distributed=distributed) * rows.size
                 optimizer.step()
             return total / n_rows if n_processes == 1 else mean_over_processes(
                 total * n_processes / n_rows)
@@ -252,7 +255,7 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
                            np.random.default_rng(payload["seed"]), payload["device"],
                            self.max_epochs, rank=rank, n_processes=n_processes)
 
-    def _backward_batch(self, network, arrays, rows, lengths, rng, device, *,
+    def _backward_batch(self, network, arrays, rows, lengths, rng, device, *, partners=None,
                         distributed=None):
         """Accumulate the gradient of a batch's loss; return the loss.
 
@@ -260,8 +263,9 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
         share of the batch's positions: the same step as one pass over the whole batch
         (exactly for SASRec's mean over positions, in expectation for the masked ones) at
         far less padding (on MovieLens-100K half of a batch's 200 columns are padding on
-        average). The Barlow Twins term, which standardises over the whole batch, is added
-        once, with the last chunk.
+        average). The Barlow Twins term, which standardises over the whole batch (each
+        process's share of it, with several processes), is added once, with the last chunk,
+        its pairs drawn by ``partners`` (:meth:`_barlow_twins_partners`).
 
         ``distributed``, the DistributedDataParallel of the network's :class:`BatchLoss`,
         computes the loss instead when given, and its gradients are averaged over the
@@ -274,8 +278,8 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
             batch = {name: a[chunk] for name, a in arrays.items()}
             batch["share"] = lengths[chunk].sum() / positions
             last = i == len(chunks) - 1
-            if last and self.barlow_twins_weight > 0:
-                batch["twins"] = self._twin_tokens(arrays, rows, rng)
+            if last and partners is not None:
+                batch["twins"] = self._twin_tokens(arrays, rows, partners, rng)
             with contextlib.nullcontext() if distributed is None or last else \
                     distributed.no_sync():
                 if distributed is None:
@@ -298,11 +302,17 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
                 first, second, self.barlow_twins_lambda)
         return loss
 
-    def _twin_tokens(self, arrays, rows, rng):
+    def _barlow_twins_partners(self, arrays):
+        """The :class:`~._batching.SameItemPartners` of the training rows, or None when the
+        Barlow Twins term is off."""
+        if self.barlow_twins_weight == 0:
+            return None
+        return SameItemPartners(self._final_items(arrays))
+
+    def _twin_tokens(self, arrays, rows, partners, rng):
         """Token rows of the Barlow Twins pairs: the batch's histories, then, in the same
         order, for each a training history with the same final item (BT-SR's pairs)."""
-        partners = same_item_partners(self._final_items(arrays), rows, rng)
-        tokens = self._final_tokens(arrays, np.concatenate([rows, partners]))
+        tokens = self._final_tokens(arrays, np.concatenate([rows, partners(rows, rng)]))
         (tokens,) = trim_padding(tokens, lengths=(tokens != 0).sum(axis=1))
         return np.ascontiguousarray(tokens)
 
@@ -381,9 +391,11 @@ class _TransformerRecommender(TorchEstimatorMixin, TransformerMixin, BaseEstimat
         with seeded_fit(self.random_state, device) as (_, seed):
             rng = np.random.default_rng(seed)
             size = min(self.batch_size, lengths.size)
+            partners = self._barlow_twins_partners(arrays)
             batches = [
                 lambda rows=rng.choice(lengths.size, size, replace=False):
-                    self._backward_batch(network, arrays, rows, lengths, rng, device)
+                    self._backward_batch(network, arrays, rows, lengths, rng, device,
+                                         partners=partners)
                 for _ in range(n_batches)
             ]
             compress_in_place(network, self._compressible(parts), batches, keep=keep,

@@ -24,8 +24,8 @@ class BERT4Rec(_PlainHistoriesMixin, _TransformerRecommender):
     sides with ``attention="bidirectional"``. To recommend, a [MASK] is
     appended after the history and its state scores every item by its dot product with the
     item embeddings, the same table as the input's, plus an item bias that starts at the
-    items' log frequency in training (scaled for the binary losses). The blocks are pre-LayerNorm, with a
-    feed-forward network of ``4 * embedding_dim`` GELU units.
+    items' log frequency in training (scaled for the binary losses). The blocks are
+    pre-LayerNorm, with a feed-forward network of ``4 * embedding_dim`` GELU units.
 
     ``attention="causal"`` keeps everything else equal but lets a position see only the past
     (Wang et al., WSDM 2025, compare the two with the same training).

@@ -120,3 +120,31 @@ def test_items_training_never_showed_are_left_out_of_histories(Estimator, window
     everything_unseen = model.recommend([seen], k=50 - np.unique(seen).size)[0]
     assert not set(everything_unseen) & set(seen)
     assert model.recommend([[45, 49]], k=3).shape == (1, 3)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_barlow_twins_pairs_the_states_that_predict_each_last_item(
+        Estimator, histories, rated, fast):
+    """``_final_tokens`` encode to the state of the history without its last (liked) item,
+    the one ``transform`` gives, and ``_final_items`` are those items."""
+    import torch
+
+    if Estimator is PNFRec:
+        train = rated[0]
+        # Training rows: the users with two or more liked items; the last one is predicted.
+        users = [u for u, h in enumerate(train) if (h[:, 1] >= 4).sum() > 1]
+        last = [np.flatnonzero(train[u][:, 1] >= 4)[-1] for u in users]
+        inputs = [train[u][:i] for u, i in zip(users, last)]
+        final = [train[u][i, 0] for u, i in zip(users, last)]
+    else:
+        train = histories[0]
+        inputs, final = [h[:-1] for h in train], [h[-1] for h in train]
+    model = Estimator(**{**fast, "max_epochs": 1}).fit(train)
+    arrays = model._training_arrays(model._check_histories(train))
+    rows = np.arange(8)
+    np.testing.assert_array_equal(model._final_items(arrays)[rows], np.array(final)[rows])
+    network = model.network_.eval()
+    with torch.no_grad():
+        states = network.user_states(torch.from_numpy(model._final_tokens(arrays, rows)))
+    np.testing.assert_allclose(states.numpy(), model.transform([inputs[r] for r in rows]),
+                               rtol=1e-5, atol=1e-6)

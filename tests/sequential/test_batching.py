@@ -1,10 +1,10 @@
 import numpy as np
 
 from recfactor.sequential._batching import (
+    SameItemPartners,
     chunks_by_length,
     left_pad,
     mask_positions,
-    same_item_partners,
     seen_items,
     trim_padding,
 )
@@ -70,7 +70,7 @@ def test_chunks_by_length_split_a_batch_into_chunks_of_similar_length():
 def test_same_item_partners_draws_uniformly_among_other_rows_with_the_same_item():
     final_items = np.array([7, 3, 7, 1, 3, 7, 3, 3, 9])
     rows = np.repeat(np.arange(9), 2000)
-    partners = same_item_partners(final_items, rows, np.random.default_rng(0))
+    partners = SameItemPartners(final_items)(rows, np.random.default_rng(0))
     assert np.array_equal(final_items[partners], final_items[rows])
     # Items 1 and 9 end one history each: those rows are their own partners.
     lone = np.isin(final_items[rows], [1, 9])

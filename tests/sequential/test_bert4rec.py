@@ -76,7 +76,7 @@ def test_a_batch_loss_is_the_softmax_of_the_masked_items(
     network = model.network_.eval()
     with torch.no_grad():
         loss = model._batch_loss(network, arrays, np.random.default_rng(0),
-                                       torch.device("cpu"))
+                                 torch.device("cpu"))
         (tokens,) = trim_padding(arrays["tokens"], lengths=arrays["lengths"])
         if last_item_probability == 1.0:  # the most recent item of each row, nothing else
             masked = np.zeros(tokens.shape, dtype=bool)

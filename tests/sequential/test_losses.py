@@ -48,7 +48,6 @@ def test_gbce_beta():
     assert gbce_beta(10, 101, 1.0) == pytest.approx(0.1)
 
 
-
 @pytest.mark.parametrize("loss, n_negatives", [("bce", "auto"), ("gbce", 4), ("gbce", "auto"),
                                                ("ce", "auto"), ("sampled_ce", "auto")])
 def test_the_bias_starts_at_the_best_scores_of_a_model_blind_to_history(loss, n_negatives):
@@ -68,6 +67,7 @@ def test_the_bias_starts_at_the_best_scores_of_a_model_blind_to_history(loss, n_
                                atol=1e-6, rtol=0)
     if loss == "gbce" and n_negatives == 4:  # k / (beta (n - 1)), beta from test_gbce_beta
         assert rate == pytest.approx(4 / (gbce_beta(4, n_items, 0.75) * (n_items - 1)))
+
 
 def test_full_softmax_is_the_cross_entropy_of_every_score():
     head, weights, bias = random_head(6, 4)

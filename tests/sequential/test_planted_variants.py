@@ -54,13 +54,13 @@ def test_barlow_twins_aligns_held_out_histories_that_end_alike(histories):
     """
     import torch
 
-    from recfactor.sequential._batching import same_item_partners
+    from recfactor.sequential._batching import SameItemPartners
     from recfactor.sequential._losses import barlow_twins_loss
 
     train, test = histories
     rows = np.arange(len(test))
-    partners = same_item_partners(np.array([h[-1] for h in test]), rows,
-                                  np.random.default_rng(0))
+    partners = SameItemPartners(np.array([h[-1] for h in test]))(rows,
+                                                                 np.random.default_rng(0))
     paired = partners != rows  # 52 of the 60 held-out histories
 
     def held_out_term(weight):

@@ -51,7 +51,7 @@ def test_a_batch_loss_adds_its_three_terms(fitted, rated, fast, softmax_cross_en
     network = model.network_.eval()
     with torch.no_grad():
         loss = model._batch_loss(network, arrays, np.random.default_rng(0),
-                                       torch.device("cpu"))
+                                 torch.device("cpu"))
         liked_states, liked_next, disliked_states, disliked_next = [], [], [], []
         contrast = []
         for history in rows:

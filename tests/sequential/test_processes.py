@@ -24,7 +24,9 @@ def test_two_processes_learn_as_one_does(histories, popularity_score, fast):
 
 def test_every_parameter_is_synchronised_with_the_kernel_and_two_encoders(
         histories, rated, popularity_score, fast):
-    kernel = SASRec(**{**fast, "max_epochs": 4}, positional="kernel", n_processes=2)
+    # With the Barlow Twins term too: its pairs and shares pass through DDP's forward.
+    kernel = SASRec(**{**fast, "max_epochs": 4}, positional="kernel", barlow_twins_weight=0.1,
+                    n_processes=2)
     assert kernel.fit(histories[0]).score(histories[1]) > popularity_score
     model = PNFRec(**{**fast, "max_epochs": 4}, n_processes=2).fit(rated[0])
     assert model.recommend(rated[1][:3]).shape == (3, 10)

@@ -56,7 +56,7 @@ def test_a_batch_loss_is_the_softmax_of_each_next_item(
     network = fitted.network_.eval()
     with torch.no_grad():
         loss = fitted._batch_loss(network, arrays, np.random.default_rng(0),
-                                        torch.device("cpu"))
+                                  torch.device("cpu"))
         # Reference: each history alone, unpadded, all its positions.
         states, targets = [], []
         for history in rows:
@@ -106,7 +106,7 @@ def test_barlow_twins_term_keeps_the_planted_transitions(histories, popularity_s
 
 def test_barlow_twins_adds_its_term_of_same_final_item_histories(fitted, histories):
     """BT-SR: each history's final state against that of a history with the same last item."""
-    from recfactor.sequential._batching import same_item_partners
+    from recfactor.sequential._batching import SameItemPartners
     from recfactor.sequential._losses import barlow_twins_loss
 
     train = histories[0]
@@ -117,10 +117,11 @@ def test_barlow_twins_adds_its_term_of_same_final_item_histories(fitted, histori
                                    np.random.default_rng(0), torch.device("cpu"))
     model = copy.deepcopy(fitted).set_params(barlow_twins_weight=0.5, barlow_twins_lambda=0.1)
     total = model._backward_batch(network, arrays, rows, arrays["lengths"],
-                                  np.random.default_rng(0), torch.device("cpu"))
+                                  np.random.default_rng(0), torch.device("cpu"),
+                                  partners=model._barlow_twins_partners(arrays))
     # The full softmax draws nothing, so the partners are the generator's first draws.
     final_items = np.array([h[-1] for h in train])
-    partners = same_item_partners(final_items, rows, np.random.default_rng(0))
+    partners = SameItemPartners(final_items)(rows, np.random.default_rng(0))
     assert np.array_equal(final_items[partners], final_items[rows])
     assert np.all(partners != rows)  # 240 histories of 40 items: every one has a partner
     with torch.no_grad():
@@ -203,7 +204,7 @@ def test_gbce_scores_targets_and_negatives_with_the_item_bias(fitted):
     targets = torch.tensor([[5, -1, 7], [1, 2, 3]])
     with torch.no_grad():
         loss = model._next_item_loss(network, states, targets, np.random.default_rng(0),
-                                           "gbce")
+                                     "gbce")
         weights, bias = network.head.weights(), network.head.bias
         # The same draws: one row of 4 uniform negatives per history.
         negatives = np.random.default_rng(0).integers(0, N_ITEMS, size=(2, 4))

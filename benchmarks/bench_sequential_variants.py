@@ -49,14 +49,14 @@ import argparse
 import json
 import os
 import sys
+import time
 
 import numpy as np
 import pandas as pd
 from _threads import limit_threads
 
-from bench_sequential import COMMON, judge, load, split
+from bench_sequential import COMMON, K, judge, load, split
 
-K = 10
 LIKED = 4.0  # ratings at or above it are liked, as PNFRec's rating_threshold
 LEARNING_RATES = [5e-4, 1e-3, 2e-3]
 # name: (estimator, fixed parameters, tuned parameter, its values); an arm that does not tune
@@ -79,8 +79,6 @@ LIKED_SELECTION = {"SASRec-liked", "PNFRec"}
 
 def fit_and_judge(kind, params, parts, n_items, seed, epochs):
     """Fit on the training part; metrics on the validation and test items."""
-    import time
-
     from recfactor.sequential import PNFRec, SASRec
 
     estimator = {"SASRec": SASRec, "PNFRec": PNFRec}[kind]
@@ -114,8 +112,8 @@ def judge_by_rating(lists, targets, liked, n_items):
 def prepare(parts, rated):
     """The validation inputs (the training histories of evaluated users) and targets, and
     with ratings whether each validation and test item is liked."""
-    evaluated = [i for i, t in enumerate(parts["train_valid"]) if len(t) >= 2
-                 and len(parts["train"][i]) < len(t)]
+    # Evaluated users: those whose validation item was held out of training.
+    evaluated = [i for i, t in enumerate(parts["train_valid"]) if len(parts["train"][i]) < len(t)]
     parts["train_evaluated"] = [parts["train"][i] for i in evaluated]
     parts["valid_targets"] = np.array([parts["train_valid"][i][-1] for i in evaluated])
     if "rated_train" in parts:
